@@ -1,0 +1,2 @@
+//! Platform-independent logic of the rvmini miniport.
+#![no_std]
