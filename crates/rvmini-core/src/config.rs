@@ -34,24 +34,11 @@ pub const LOG_LEVEL: &str = "LogLevel";
 /// Largest `LogLevel`.
 pub const LOG_LEVEL_MAX: u32 = 3;
 
-fn ranged(
-    keyword: &'static str,
-    found: Option<u32>,
-    min: u32,
-    max: u32,
-    default: u32,
-) -> (u32, Option<Issue>) {
+fn ranged(keyword: &'static str, found: Option<u32>, min: u32, max: u32, default: u32) -> (u32, Option<Issue>) {
     match found {
         None => (default, None),
         Some(v) if (min..=max).contains(&v) => (v, None),
-        Some(v) => (
-            default,
-            Some(Issue {
-                keyword,
-                found: v,
-                used: default,
-            }),
-        ),
+        Some(v) => (default, Some(Issue { keyword, found: v, used: default })),
     }
 }
 
@@ -64,13 +51,7 @@ pub fn jumbo_packet(found: Option<u32>) -> (u32, Option<Issue>) {
 /// The number of receive buffers for a `*ReceiveBuffers` value.
 #[must_use]
 pub fn receive_buffers(found: Option<u32>) -> (u32, Option<Issue>) {
-    ranged(
-        RECEIVE_BUFFERS,
-        found,
-        RECEIVE_BUFFERS_MIN,
-        RECEIVE_BUFFERS_MAX,
-        RECEIVE_BUFFERS_DEFAULT,
-    )
+    ranged(RECEIVE_BUFFERS, found, RECEIVE_BUFFERS_MIN, RECEIVE_BUFFERS_MAX, RECEIVE_BUFFERS_DEFAULT)
 }
 
 /// The log level for a `LogLevel` value.
@@ -88,17 +69,7 @@ mod tests {
         assert_eq!(jumbo_packet(None), (1514, None));
         assert_eq!(jumbo_packet(Some(9014)), (9014, None));
         assert_eq!(jumbo_packet(Some(4088)), (4088, None));
-        assert_eq!(
-            jumbo_packet(Some(9015)),
-            (
-                1514,
-                Some(Issue {
-                    keyword: "*JumboPacket",
-                    found: 9015,
-                    used: 1514
-                })
-            )
-        );
+        assert_eq!(jumbo_packet(Some(9015)), (1514, Some(Issue { keyword: "*JumboPacket", found: 9015, used: 1514 })));
         assert_eq!(jumbo_packet(Some(0)).0, 1514);
         assert_eq!(receive_buffers(None), (256, None));
         assert_eq!(receive_buffers(Some(64)), (64, None));

@@ -51,10 +51,7 @@ impl MulticastList {
     /// An empty list.
     #[must_use]
     pub const fn new() -> Self {
-        Self {
-            addresses: [[0; MAC_LEN]; MAX_MULTICAST],
-            len: 0,
-        }
+        Self { addresses: [[0; MAC_LEN]; MAX_MULTICAST], len: 0 }
     }
 
     /// Replaces the list with the addresses in `bytes` (a set of `OID_802_3_MULTICAST_LIST`).
@@ -101,9 +98,7 @@ pub fn accepts(filter: u32, own: &Mac, list: &MulticastList, dest: &Mac) -> bool
     }
     match classify(dest) {
         Destination::Broadcast => filter & BROADCAST != 0,
-        Destination::Multicast => {
-            filter & ALL_MULTICAST != 0 || (filter & MULTICAST != 0 && list.contains(dest))
-        }
+        Destination::Multicast => filter & ALL_MULTICAST != 0 || (filter & MULTICAST != 0 && list.contains(dest)),
         Destination::Directed => filter & DIRECTED != 0 && dest == own,
     }
 }

@@ -79,10 +79,7 @@ mod tests {
     #[test]
     fn classification() {
         assert_eq!(classify(&BROADCAST), Destination::Broadcast);
-        assert_eq!(
-            classify(&[0x01, 0x00, 0x5E, 0, 0, 1]),
-            Destination::Multicast
-        );
+        assert_eq!(classify(&[0x01, 0x00, 0x5E, 0, 0, 1]), Destination::Multicast);
         assert_eq!(classify(&[0x33, 0x33, 0, 0, 0, 1]), Destination::Multicast);
         assert_eq!(classify(&[0x02, 0, 0, 0, 0, 1]), Destination::Directed);
     }

@@ -16,15 +16,7 @@
 //! | [`stats`] | atomic statistics counters |
 #![cfg_attr(not(any(test, feature = "loom")), no_std)]
 // Code that runs inside NDIS handlers must not panic and must not wrap silently.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::panic,
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing
-    )
-)]
+#![cfg_attr(not(test), deny(clippy::panic, clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
 pub mod config;

@@ -205,9 +205,7 @@ impl Lifecycle {
     /// A new adapter, in the Initializing state.
     #[must_use]
     pub fn new() -> Self {
-        Self {
-            word: AtomicU64::new(State::Initializing.bits()),
-        }
+        Self { word: AtomicU64::new(State::Initializing.bits()) }
     }
 
     /// Applies `f` atomically. `f` returns the new word and a result, or an error that leaves the
@@ -216,10 +214,7 @@ impl Lifecycle {
         let mut current = self.word.load(Ordering::Acquire);
         loop {
             let (new, result) = f(current)?;
-            match self
-                .word
-                .compare_exchange_weak(current, new, Ordering::AcqRel, Ordering::Acquire)
-            {
+            match self.word.compare_exchange_weak(current, new, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => return Ok(result),
                 Err(actual) => current = actual,
             }
@@ -268,10 +263,7 @@ impl Lifecycle {
     fn try_begin(&self, shift: u32, n: u32) -> Result<(), Refusal> {
         self.update(|w| {
             Self::gate(w)?;
-            let total = count(w, shift)
-                .checked_add(n)
-                .filter(|t| *t <= MAX_OUTSTANDING)
-                .ok_or(Refusal::TooMany)?;
+            let total = count(w, shift).checked_add(n).filter(|t| *t <= MAX_OUTSTANDING).ok_or(Refusal::TooMany)?;
             Ok((with_count(w, shift, total), ()))
         })
     }
@@ -279,10 +271,7 @@ impl Lifecycle {
     fn end(&self, shift: u32, n: u32) -> Result<Wake, Underflow> {
         self.update(|w| {
             let outstanding = count(w, shift);
-            let left = outstanding.checked_sub(n).ok_or(Underflow {
-                outstanding,
-                ended: n,
-            })?;
+            let left = outstanding.checked_sub(n).ok_or(Underflow { outstanding, ended: n })?;
             let mut new = with_count(w, shift, left);
             let mut wake = Wake::default();
             if left == 0 {
@@ -290,11 +279,7 @@ impl Lifecycle {
                     new &= !RESET_WAITER;
                     wake.reset_complete = true;
                 }
-                let other = if shift == TX_SHIFT {
-                    count(w, RX_SHIFT)
-                } else {
-                    count(w, TX_SHIFT)
-                };
+                let other = if shift == TX_SHIFT { count(w, RX_SHIFT) } else { count(w, TX_SHIFT) };
                 if other == 0 && new & PAUSE_WAITER != 0 {
                     new = (new & !PAUSE_WAITER & !STATE_MASK) | State::Paused.bits();
                     wake.pause_complete = true;
@@ -325,21 +310,13 @@ impl Lifecycle {
         self.end(RX_SHIFT, n)
     }
 
-    fn transition(
-        &self,
-        operation: &'static str,
-        from: &[State],
-        to: State,
-    ) -> Result<(), BadTransition> {
+    fn transition(&self, operation: &'static str, from: &[State], to: State) -> Result<(), BadTransition> {
         self.update(|w| {
             let state = State::from_bits(w);
             if from.contains(&state) {
                 Ok(((w & !STATE_MASK) | to.bits(), ()))
             } else {
-                Err(BadTransition {
-                    from: state,
-                    operation,
-                })
+                Err(BadTransition { from: state, operation })
             }
         })
     }
@@ -360,16 +337,10 @@ impl Lifecycle {
         self.update(|w| {
             let state = State::from_bits(w);
             if state != State::Pausing || w & PAUSE_WAITER != 0 {
-                return Err(BadTransition {
-                    from: state,
-                    operation: "settle pause",
-                });
+                return Err(BadTransition { from: state, operation: "settle pause" });
             }
             if count(w, TX_SHIFT) == 0 && count(w, RX_SHIFT) == 0 {
-                Ok((
-                    (w & !STATE_MASK) | State::Paused.bits(),
-                    PauseOutcome::Complete,
-                ))
+                Ok(((w & !STATE_MASK) | State::Paused.bits(), PauseOutcome::Complete))
             } else {
                 Ok((w | PAUSE_WAITER, PauseOutcome::Pending))
             }
@@ -383,11 +354,7 @@ impl Lifecycle {
 
     /// The restart finished: Restarting → Running on success, back to Paused on failure.
     pub fn finish_restart(&self, success: bool) -> Result<(), BadTransition> {
-        let to = if success {
-            State::Running
-        } else {
-            State::Paused
-        };
+        let to = if success { State::Running } else { State::Paused };
         self.transition("finish restart", &[State::Restarting], to)
     }
 
@@ -413,14 +380,9 @@ impl Lifecycle {
     pub fn halt(&self) -> Result<(), BadTransition> {
         self.update(|w| {
             let state = State::from_bits(w);
-            let busy = count(w, TX_SHIFT) != 0
-                || count(w, RX_SHIFT) != 0
-                || w & (PAUSE_WAITER | RESET_WAITER) != 0;
+            let busy = count(w, TX_SHIFT) != 0 || count(w, RX_SHIFT) != 0 || w & (PAUSE_WAITER | RESET_WAITER) != 0;
             if state != State::Paused || busy {
-                return Err(BadTransition {
-                    from: state,
-                    operation: "halt",
-                });
+                return Err(BadTransition { from: state, operation: "halt" });
             }
             Ok(((w & !STATE_MASK) | State::Halted.bits(), ()))
         })
@@ -466,17 +428,11 @@ mod tests {
     #[test]
     fn new_adapter_accepts_nothing_until_running() {
         let l = Lifecycle::new();
-        assert_eq!(
-            l.try_begin_tx(1),
-            Err(Refusal::NotRunning(State::Initializing))
-        );
+        assert_eq!(l.try_begin_tx(1), Err(Refusal::NotRunning(State::Initializing)));
         l.initialized().unwrap();
         assert_eq!(l.try_begin_rx(1), Err(Refusal::NotRunning(State::Paused)));
         l.begin_restart().unwrap();
-        assert_eq!(
-            l.try_begin_tx(1),
-            Err(Refusal::NotRunning(State::Restarting))
-        );
+        assert_eq!(l.try_begin_tx(1), Err(Refusal::NotRunning(State::Restarting)));
         l.finish_restart(true).unwrap();
         assert_eq!(l.try_begin_tx(3), Ok(()));
         assert_eq!(l.snapshot().tx, 3);
@@ -530,21 +486,9 @@ mod tests {
     fn underflow_is_reported_and_changes_nothing() {
         let l = running();
         l.try_begin_tx(1).unwrap();
-        assert_eq!(
-            l.end_tx(2),
-            Err(Underflow {
-                outstanding: 1,
-                ended: 2
-            })
-        );
+        assert_eq!(l.end_tx(2), Err(Underflow { outstanding: 1, ended: 2 }));
         assert_eq!(l.snapshot().tx, 1);
-        assert_eq!(
-            l.end_rx(1),
-            Err(Underflow {
-                outstanding: 0,
-                ended: 1
-            })
-        );
+        assert_eq!(l.end_rx(1), Err(Underflow { outstanding: 0, ended: 1 }));
     }
 
     #[test]
@@ -555,10 +499,7 @@ mod tests {
         assert_eq!(l.try_begin_rx(MAX_OUTSTANDING), Ok(()));
         assert_eq!(l.try_begin_rx(u32::MAX), Err(Refusal::TooMany));
         let s = l.snapshot();
-        assert_eq!(
-            (s.tx, s.rx, s.state),
-            (MAX_OUTSTANDING, MAX_OUTSTANDING, State::Running)
-        );
+        assert_eq!((s.tx, s.rx, s.state), (MAX_OUTSTANDING, MAX_OUTSTANDING, State::Running));
     }
 
     #[test]
@@ -571,21 +512,9 @@ mod tests {
         l.begin_pause().unwrap();
         assert_eq!(l.settle_pause(), Ok(PauseOutcome::Pending));
         let wake = l.end_tx(1).unwrap();
-        assert_eq!(
-            wake,
-            Wake {
-                pause_complete: false,
-                reset_complete: true
-            }
-        );
+        assert_eq!(wake, Wake { pause_complete: false, reset_complete: true });
         let wake = l.end_rx(1).unwrap();
-        assert_eq!(
-            wake,
-            Wake {
-                pause_complete: true,
-                reset_complete: false
-            }
-        );
+        assert_eq!(wake, Wake { pause_complete: true, reset_complete: false });
         assert_eq!(l.arm_reset(), ResetOutcome::Complete);
     }
 
@@ -596,13 +525,7 @@ mod tests {
         assert_eq!(l.arm_reset(), ResetOutcome::Pending);
         l.begin_pause().unwrap();
         assert_eq!(l.settle_pause(), Ok(PauseOutcome::Pending));
-        assert_eq!(
-            l.end_tx(1),
-            Ok(Wake {
-                pause_complete: true,
-                reset_complete: true
-            })
-        );
+        assert_eq!(l.end_tx(1), Ok(Wake { pause_complete: true, reset_complete: true }));
     }
 
     #[test]

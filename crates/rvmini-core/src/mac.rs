@@ -28,9 +28,7 @@ pub fn is_locally_administered(mac: &Mac) -> bool {
 /// Validates a station address given as raw bytes (from `NdisReadNetworkAddress` or the
 /// persisted permanent address).
 pub fn validate(bytes: &[u8]) -> Result<Mac, MacError> {
-    let mac: Mac = bytes
-        .try_into()
-        .map_err(|_| MacError::Length(bytes.len()))?;
+    let mac: Mac = bytes.try_into().map_err(|_| MacError::Length(bytes.len()))?;
     if mac == [0; MAC_LEN] {
         Err(MacError::Zero)
     } else if mac == BROADCAST || mac[0] & 0x01 != 0 {
@@ -95,21 +93,12 @@ mod tests {
         assert_eq!(validate(&[0; 7]), Err(MacError::Length(7)));
         assert_eq!(validate(&[0; 6]), Err(MacError::Zero));
         assert_eq!(validate(&[0xFF; 6]), Err(MacError::NotUnicast));
-        assert_eq!(
-            validate(&[0x01, 0, 0x5E, 0, 0, 1]),
-            Err(MacError::NotUnicast)
-        );
-        assert_eq!(
-            validate(&[0x00, 0x15, 0x5D, 1, 2, 3]),
-            Ok([0x00, 0x15, 0x5D, 1, 2, 3])
-        );
+        assert_eq!(validate(&[0x01, 0, 0x5E, 0, 0, 1]), Err(MacError::NotUnicast));
+        assert_eq!(validate(&[0x00, 0x15, 0x5D, 1, 2, 3]), Ok([0x00, 0x15, 0x5D, 1, 2, 3]));
     }
 
     #[test]
     fn formatting() {
-        assert_eq!(
-            &format(&[0x02, 0xAB, 0xCD, 0xEF, 0x01, 0x23]),
-            b"02-AB-CD-EF-01-23"
-        );
+        assert_eq!(&format(&[0x02, 0xAB, 0xCD, 0xEF, 0x01, 0x23]), b"02-AB-CD-EF-01-23");
     }
 }

@@ -29,14 +29,7 @@ pub enum Fit {
 /// Fits an answer of `len` bytes into a buffer of `buffer_len` bytes.
 #[must_use]
 pub fn fit(buffer_len: usize, len: usize) -> Fit {
-    if buffer_len >= len {
-        Fit::Write {
-            written: len,
-            needed: len,
-        }
-    } else {
-        Fit::TooShort { needed: len }
-    }
+    if buffer_len >= len { Fit::Write { written: len, needed: len } } else { Fit::TooShort { needed: len } }
 }
 
 /// Fits a 64-bit statistics counter: 8 bytes when there is room, the low 4 bytes when the
@@ -44,15 +37,9 @@ pub fn fit(buffer_len: usize, len: usize) -> Fit {
 #[must_use]
 pub fn fit_counter(buffer_len: usize) -> Fit {
     if buffer_len >= 8 {
-        Fit::Write {
-            written: 8,
-            needed: 8,
-        }
+        Fit::Write { written: 8, needed: 8 }
     } else if buffer_len >= 4 {
-        Fit::Write {
-            written: 4,
-            needed: 8,
-        }
+        Fit::Write { written: 4, needed: 8 }
     } else {
         Fit::TooShort { needed: 8 }
     }
@@ -86,37 +73,12 @@ mod tests {
     #[test]
     fn plain_answers() {
         let mut buf = [0xAAu8; 8];
-        assert_eq!(
-            write(&mut buf[..3], &[1, 2, 3, 4]),
-            Fit::TooShort { needed: 4 }
-        );
+        assert_eq!(write(&mut buf[..3], &[1, 2, 3, 4]), Fit::TooShort { needed: 4 });
         assert_eq!(buf, [0xAA; 8], "nothing written on a short buffer");
-        assert_eq!(
-            write(&mut buf[..4], &[1, 2, 3, 4]),
-            Fit::Write {
-                written: 4,
-                needed: 4
-            }
-        );
-        assert_eq!(
-            buf,
-            [1, 2, 3, 4, 0xAA, 0xAA, 0xAA, 0xAA],
-            "nothing past the answer"
-        );
-        assert_eq!(
-            write(&mut buf, &[9]),
-            Fit::Write {
-                written: 1,
-                needed: 1
-            }
-        );
-        assert_eq!(
-            write(&mut [], &[]),
-            Fit::Write {
-                written: 0,
-                needed: 0
-            }
-        );
+        assert_eq!(write(&mut buf[..4], &[1, 2, 3, 4]), Fit::Write { written: 4, needed: 4 });
+        assert_eq!(buf, [1, 2, 3, 4, 0xAA, 0xAA, 0xAA, 0xAA], "nothing past the answer");
+        assert_eq!(write(&mut buf, &[9]), Fit::Write { written: 1, needed: 1 });
+        assert_eq!(write(&mut [], &[]), Fit::Write { written: 0, needed: 0 });
     }
 
     #[test]
@@ -126,32 +88,11 @@ mod tests {
         assert_eq!(write_counter(&mut buf[..0], v), Fit::TooShort { needed: 8 });
         assert_eq!(write_counter(&mut buf[..3], v), Fit::TooShort { needed: 8 });
         assert_eq!(buf, [0; 12]);
-        assert_eq!(
-            write_counter(&mut buf[..4], v),
-            Fit::Write {
-                written: 4,
-                needed: 8
-            }
-        );
-        assert_eq!(
-            u32::from_le_bytes(buf[..4].try_into().unwrap()),
-            0x5566_7788
-        );
+        assert_eq!(write_counter(&mut buf[..4], v), Fit::Write { written: 4, needed: 8 });
+        assert_eq!(u32::from_le_bytes(buf[..4].try_into().unwrap()), 0x5566_7788);
         assert_eq!(buf[4..], [0; 8]);
-        assert_eq!(
-            write_counter(&mut buf[..7], v),
-            Fit::Write {
-                written: 4,
-                needed: 8
-            }
-        );
-        assert_eq!(
-            write_counter(&mut buf, v),
-            Fit::Write {
-                written: 8,
-                needed: 8
-            }
-        );
+        assert_eq!(write_counter(&mut buf[..7], v), Fit::Write { written: 4, needed: 8 });
+        assert_eq!(write_counter(&mut buf, v), Fit::Write { written: 8, needed: 8 });
         assert_eq!(u64::from_le_bytes(buf[..8].try_into().unwrap()), v);
         assert_eq!(buf[8..], [0; 4]);
     }

@@ -54,12 +54,7 @@ impl<T: QueueLink> Chain<T> {
     /// An empty chain.
     #[must_use]
     pub const fn new() -> Self {
-        Self {
-            head: None,
-            tail: None,
-            len: 0,
-            _owns: PhantomData,
-        }
+        Self { head: None, tail: None, len: 0, _owns: PhantomData }
     }
 
     /// Number of nodes.
@@ -111,13 +106,7 @@ impl<T: QueueLink> Chain<T> {
     /// Appends all of `other`, keeping order. Takes `other` by value: its nodes change owner.
     #[allow(clippy::needless_pass_by_value)]
     pub fn append(&mut self, other: Chain<T>) {
-        let Chain {
-            head: Some(other_head),
-            tail: other_tail,
-            len: other_len,
-            ..
-        } = other
-        else {
+        let Chain { head: Some(other_head), tail: other_tail, len: other_len, .. } = other else {
             return;
         };
         match self.tail {
@@ -140,9 +129,7 @@ impl<T: QueueLink> Fifo<T> {
     /// An empty queue.
     #[must_use]
     pub const fn new() -> Self {
-        Self {
-            chain: Chain::new(),
-        }
+        Self { chain: Chain::new() }
     }
 
     /// Number of queued nodes.
@@ -221,12 +208,7 @@ mod tests {
     }
 
     fn nodes(n: u32) -> Vec<Node> {
-        (0..n)
-            .map(|id| Node {
-                id,
-                link: Cell::new(None),
-            })
-            .collect()
+        (0..n).map(|id| Node { id, link: Cell::new(None) }).collect()
     }
 
     fn ids(mut c: Chain<Node>) -> Vec<u32> {

@@ -48,11 +48,7 @@ fn pause_races_last_send_completion_and_last_receive_return() {
         let check = |l: &Lifecycle, w: Wake| {
             if w.pause_complete {
                 let s = l.snapshot();
-                assert_eq!(
-                    (s.state, s.tx, s.rx),
-                    (State::Paused, 0, 0),
-                    "pause released early"
-                );
+                assert_eq!((s.state, s.tx, s.rx), (State::Paused, 0, 0), "pause released early");
             }
             w
         };
@@ -73,10 +69,7 @@ fn pause_races_last_send_completion_and_last_receive_return() {
             PauseOutcome::Pending => assert_eq!(pauses(&wakes), 1),
         }
         let s = l.snapshot();
-        assert_eq!(
-            (s.state, s.tx, s.rx, s.pause_waiting),
-            (State::Paused, 0, 0, false)
-        );
+        assert_eq!((s.state, s.tx, s.rx, s.pause_waiting), (State::Paused, 0, 0, false));
     });
 }
 
@@ -97,10 +90,7 @@ fn restart_races_new_sends_then_pause_drains_them() {
                     match l.try_begin_tx(1) {
                         Ok(()) => wakes.push(l.end_tx(1).unwrap()),
                         Err(Refusal::NotRunning(state)) => {
-                            assert!(matches!(
-                                state,
-                                State::Paused | State::Restarting | State::Pausing
-                            ));
+                            assert!(matches!(state, State::Paused | State::Restarting | State::Pausing));
                         }
                         Err(other) => panic!("unexpected refusal {other:?}"),
                     }
@@ -152,10 +142,7 @@ unsafe impl Send for Adapter {}
 
 impl Adapter {
     fn index(&self, nbl: NonNull<Nbl>) -> usize {
-        self.nbls
-            .iter()
-            .position(|n| std::ptr::eq(n, nbl.as_ptr()))
-            .unwrap()
+        self.nbls.iter().position(|n| std::ptr::eq(n, nbl.as_ptr())).unwrap()
     }
 
     /// Completes every NBL of a chain (`NdisMSendNetBufferListsComplete`), then ends the sends.
@@ -164,11 +151,7 @@ impl Adapter {
         while let Some(nbl) = chain.pop_front() {
             self.completed[self.index(nbl)].fetch_add(1, Ordering::SeqCst);
         }
-        if n == 0 {
-            Wake::default()
-        } else {
-            self.life.end_tx(n).unwrap()
-        }
+        if n == 0 { Wake::default() } else { self.life.end_tx(n).unwrap() }
     }
 }
 
@@ -178,12 +161,7 @@ impl Adapter {
 #[test]
 fn cancel_races_transmit_and_pause_flush() {
     model(|| {
-        let nbls = (0..3)
-            .map(|i| Nbl {
-                cancel_id: if i == 1 { 7 } else { 9 },
-                link: Cell::new(None),
-            })
-            .collect();
+        let nbls = (0..3).map(|i| Nbl { cancel_id: if i == 1 { 7 } else { 9 }, link: Cell::new(None) }).collect();
         let adapter = Arc::new(Adapter {
             queue: Mutex::new(Fifo::new()),
             life: running(),
@@ -212,11 +190,7 @@ fn cancel_races_transmit_and_pause_flush() {
             let a = adapter.clone();
             thread::spawn(move || {
                 // SAFETY: queued NBLs are live.
-                let hit = a
-                    .queue
-                    .lock()
-                    .unwrap()
-                    .extract(|n| unsafe { n.as_ref() }.cancel_id == 7);
+                let hit = a.queue.lock().unwrap().extract(|n| unsafe { n.as_ref() }.cancel_id == 7);
                 a.complete(hit)
             })
         };
@@ -224,24 +198,14 @@ fn cancel_races_transmit_and_pause_flush() {
         adapter.life.begin_pause().unwrap();
         let flushed = adapter.queue.lock().unwrap().take_all();
         let flush_wake = adapter.complete(flushed);
-        assert!(
-            !flush_wake.pause_complete,
-            "the pause cannot complete before it is settled"
-        );
+        assert!(!flush_wake.pause_complete, "the pause cannot complete before it is settled");
         let outcome = adapter.life.settle_pause().unwrap();
         let wakes = [dpc.join().unwrap(), cancel.join().unwrap()];
 
         for c in &adapter.completed {
-            assert_eq!(
-                c.load(Ordering::SeqCst),
-                1,
-                "every NBL completed exactly once"
-            );
+            assert_eq!(c.load(Ordering::SeqCst), 1, "every NBL completed exactly once");
         }
-        assert_eq!(
-            pauses(&wakes),
-            usize::from(outcome == PauseOutcome::Pending)
-        );
+        assert_eq!(pauses(&wakes), usize::from(outcome == PauseOutcome::Pending));
         assert_eq!(adapter.life.state(), State::Paused);
     });
 }
