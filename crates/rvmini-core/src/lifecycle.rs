@@ -18,6 +18,7 @@
 //! | 51 | a pause returned PENDING and waits for both counts to reach zero |
 //! | 52 | a reset returned PENDING and waits for the send count to reach zero |
 //! | 53..56 | low power (D1–D3), surprise removed, shut down |
+//! | 56 | a reset is in progress (no new send is accepted until it completes) |
 //!
 //! The rules this gives, by construction:
 //! - A send or a delivery is *registered before use* ([`Lifecycle::try_begin_tx`],
@@ -29,7 +30,9 @@
 //!   [`Lifecycle::end_tx`] / [`Lifecycle::end_rx`] — the one that brings both counts to zero —
 //!   receives [`Wake::pause_complete`], and the adapter is Paused from that instant. The driver
 //!   then calls `NdisMPauseComplete` from an NDIS I/O work item.
-//! - A reset that cannot finish at once waits for the send count alone, the same way.
+//! - A reset stops accepting sends ([`Lifecycle::begin_reset`]), lets its handler flush the
+//!   queue, and then either completes at once or waits for the send count alone, the same way
+//!   ([`Lifecycle::settle_reset`]); the completion that drains the last send reopens the gate.
 
 use crate::sync::{AtomicU64, Ordering};
 
@@ -44,6 +47,7 @@ const RESET_WAITER: u64 = 1 << 52;
 const LOW_POWER: u64 = 1 << 53;
 const REMOVED: u64 = 1 << 54;
 const SHUTDOWN: u64 = 1 << 55;
+const RESETTING: u64 = 1 << 56;
 
 /// The most sends (or receives) an adapter can have outstanding at once.
 pub const MAX_OUTSTANDING: u32 = (1 << COUNT_BITS) - 1;
@@ -94,6 +98,8 @@ pub enum Refusal {
     Removed,
     /// MiniportShutdownEx has run.
     Shutdown,
+    /// A reset is in progress.
+    Resetting,
     /// The counter would overflow.
     TooMany,
 }
@@ -152,9 +158,11 @@ pub enum ResetOutcome {
     /// Return `NDIS_STATUS_PENDING`; the completion of the last send receives
     /// [`Wake::reset_complete`].
     Pending,
-    /// A reset is already pending.
-    AlreadyPending,
 }
+
+/// A reset was requested while one is in progress.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResetInProgress;
 
 /// A snapshot of the word, for diagnostics and tests.
 #[allow(clippy::struct_excessive_bools)]
@@ -176,6 +184,8 @@ pub struct Snapshot {
     pub removed: bool,
     /// Shut down.
     pub shutdown: bool,
+    /// A reset is in progress.
+    pub resetting: bool,
 }
 
 /// The lifecycle and drain word of one adapter. See the module documentation.
@@ -240,10 +250,11 @@ impl Lifecycle {
             low_power: w & LOW_POWER != 0,
             removed: w & REMOVED != 0,
             shutdown: w & SHUTDOWN != 0,
+            resetting: w & RESETTING != 0,
         }
     }
 
-    fn gate(word: u64) -> Result<(), Refusal> {
+    fn gate(word: u64, shift: u32) -> Result<(), Refusal> {
         let state = State::from_bits(word);
         if state != State::Running {
             return Err(Refusal::NotRunning(state));
@@ -257,12 +268,15 @@ impl Lifecycle {
         if word & LOW_POWER != 0 {
             return Err(Refusal::LowPower);
         }
+        if shift == TX_SHIFT && word & RESETTING != 0 {
+            return Err(Refusal::Resetting);
+        }
         Ok(())
     }
 
     fn try_begin(&self, shift: u32, n: u32) -> Result<(), Refusal> {
         self.update(|w| {
-            Self::gate(w)?;
+            Self::gate(w, shift)?;
             let total = count(w, shift).checked_add(n).filter(|t| *t <= MAX_OUTSTANDING).ok_or(Refusal::TooMany)?;
             Ok((with_count(w, shift, total), ()))
         })
@@ -276,7 +290,7 @@ impl Lifecycle {
             let mut wake = Wake::default();
             if left == 0 {
                 if shift == TX_SHIFT && new & RESET_WAITER != 0 {
-                    new &= !RESET_WAITER;
+                    new &= !(RESET_WAITER | RESETTING);
                     wake.reset_complete = true;
                 }
                 let other = if shift == TX_SHIFT { count(w, RX_SHIFT) } else { count(w, TX_SHIFT) };
@@ -358,21 +372,23 @@ impl Lifecycle {
         self.transition("finish restart", &[State::Restarting], to)
     }
 
-    /// MiniportResetEx: decide whether the reset completes now or waits for the sends.
-    pub fn arm_reset(&self) -> ResetOutcome {
-        let result: Result<ResetOutcome, core::convert::Infallible> = self.update(|w| {
-            if w & RESET_WAITER != 0 {
-                Ok((w, ResetOutcome::AlreadyPending))
+    /// MiniportResetEx begins: from now on no send is accepted until the reset completes.
+    pub fn begin_reset(&self) -> Result<(), ResetInProgress> {
+        self.update(|w| if w & RESETTING != 0 { Err(ResetInProgress) } else { Ok((w | RESETTING, ())) })
+    }
+
+    /// The reset handler has flushed its queue; decide whether the reset completes now or
+    /// waits for the sends still in flight. Must be the handler's last decision.
+    pub fn settle_reset(&self) -> Result<ResetOutcome, ResetInProgress> {
+        self.update(|w| {
+            if w & RESETTING == 0 || w & RESET_WAITER != 0 {
+                Err(ResetInProgress)
             } else if count(w, TX_SHIFT) == 0 {
-                Ok((w, ResetOutcome::Complete))
+                Ok((w & !RESETTING, ResetOutcome::Complete))
             } else {
                 Ok((w | RESET_WAITER, ResetOutcome::Pending))
             }
-        });
-        match result {
-            Ok(outcome) => outcome,
-            Err(never) => match never {},
-        }
+        })
     }
 
     /// MiniportHaltEx: Paused → Halted. Refused (and nothing changes) unless the adapter is
@@ -380,7 +396,9 @@ impl Lifecycle {
     pub fn halt(&self) -> Result<(), BadTransition> {
         self.update(|w| {
             let state = State::from_bits(w);
-            let busy = count(w, TX_SHIFT) != 0 || count(w, RX_SHIFT) != 0 || w & (PAUSE_WAITER | RESET_WAITER) != 0;
+            let busy = count(w, TX_SHIFT) != 0
+                || count(w, RX_SHIFT) != 0
+                || w & (PAUSE_WAITER | RESET_WAITER | RESETTING) != 0;
             if state != State::Paused || busy {
                 return Err(BadTransition { from: state, operation: "halt" });
             }
@@ -507,25 +525,42 @@ mod tests {
         let l = running();
         l.try_begin_tx(1).unwrap();
         l.try_begin_rx(1).unwrap();
-        assert_eq!(l.arm_reset(), ResetOutcome::Pending);
-        assert_eq!(l.arm_reset(), ResetOutcome::AlreadyPending);
+        l.begin_reset().unwrap();
+        assert_eq!(l.begin_reset(), Err(ResetInProgress));
+        assert_eq!(l.try_begin_tx(1), Err(Refusal::Resetting));
+        assert_eq!(l.try_begin_rx(1), Ok(()), "receives continue during a reset");
+        assert_eq!(l.end_rx(1), Ok(Wake::default()));
+        assert_eq!(l.settle_reset(), Ok(ResetOutcome::Pending));
+        assert_eq!(l.settle_reset(), Err(ResetInProgress));
         l.begin_pause().unwrap();
         assert_eq!(l.settle_pause(), Ok(PauseOutcome::Pending));
         let wake = l.end_tx(1).unwrap();
         assert_eq!(wake, Wake { pause_complete: false, reset_complete: true });
+        assert!(!l.snapshot().resetting);
         let wake = l.end_rx(1).unwrap();
         assert_eq!(wake, Wake { pause_complete: true, reset_complete: false });
-        assert_eq!(l.arm_reset(), ResetOutcome::Complete);
+    }
+
+    #[test]
+    fn idle_reset_completes_and_reopens_the_gate() {
+        let l = running();
+        l.begin_reset().unwrap();
+        assert_eq!(l.try_begin_tx(1), Err(Refusal::Resetting));
+        assert_eq!(l.settle_reset(), Ok(ResetOutcome::Complete));
+        assert_eq!(l.try_begin_tx(1), Ok(()));
+        assert_eq!(l.settle_reset(), Err(ResetInProgress), "no reset to settle");
     }
 
     #[test]
     fn both_waiters_can_fire_on_one_completion() {
         let l = running();
         l.try_begin_tx(1).unwrap();
-        assert_eq!(l.arm_reset(), ResetOutcome::Pending);
+        l.begin_reset().unwrap();
+        assert_eq!(l.settle_reset(), Ok(ResetOutcome::Pending));
         l.begin_pause().unwrap();
         assert_eq!(l.settle_pause(), Ok(PauseOutcome::Pending));
         assert_eq!(l.end_tx(1), Ok(Wake { pause_complete: true, reset_complete: true }));
+        assert_eq!(l.halt(), Ok(()));
     }
 
     #[test]

@@ -75,6 +75,12 @@ impl<T: QueueLink> Chain<T> {
         self.head
     }
 
+    /// The nodes, in order, without removing them.
+    #[must_use]
+    pub fn iter(&self) -> Iter<'_, T> {
+        Iter { next: self.head, left: self.len, _chain: PhantomData }
+    }
+
     /// Appends one node.
     ///
     /// # Safety
@@ -116,6 +122,36 @@ impl<T: QueueLink> Chain<T> {
         }
         self.tail = other_tail;
         self.len = self.len.saturating_add(other_len);
+    }
+}
+
+impl<'a, T: QueueLink> IntoIterator for &'a Chain<T> {
+    type Item = NonNull<T>;
+    type IntoIter = Iter<'a, T>;
+    fn into_iter(self) -> Iter<'a, T> {
+        self.iter()
+    }
+}
+
+/// Iterator over a [`Chain`]'s nodes.
+pub struct Iter<'a, T: QueueLink> {
+    next: Option<NonNull<T>>,
+    left: usize,
+    _chain: PhantomData<&'a Chain<T>>,
+}
+
+impl<T: QueueLink> Iterator for Iter<'_, T> {
+    type Item = NonNull<T>;
+    fn next(&mut self) -> Option<NonNull<T>> {
+        if self.left == 0 {
+            return None;
+        }
+        let node = self.next?;
+        self.left = self.left.saturating_sub(1);
+        // SAFETY: `node` is a live node of the borrowed chain, whose links stay intact while
+        // the chain is borrowed.
+        self.next = unsafe { T::next(node) };
+        Some(node)
     }
 }
 
@@ -255,6 +291,17 @@ mod tests {
         let extra = nodes(1);
         q.push_chain(chain_of(&extra));
         assert_eq!(ids(q.take_all()), vec![0, 2, 4, 6, 0]);
+    }
+
+    #[test]
+    fn iter_does_not_consume() {
+        let ns = nodes(4);
+        let c = chain_of(&ns);
+        // SAFETY: nodes are live.
+        let seen: Vec<u32> = c.iter().map(|n| unsafe { n.as_ref() }.id).collect();
+        assert_eq!(seen, vec![0, 1, 2, 3]);
+        assert_eq!(c.len(), 4);
+        assert_eq!(ids(c), vec![0, 1, 2, 3]);
     }
 
     #[test]
