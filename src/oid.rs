@@ -1,0 +1,465 @@
+//! The control path: MiniportOidRequest and MiniportCancelOidRequest.
+//!
+//! Every request is completed synchronously (rvmini never returns `NDIS_STATUS_PENDING` from
+//! MiniportOidRequest), so there is never a pending request for MiniportCancelOidRequest to
+//! cancel. The OIDs answered are exactly [`SUPPORTED_OIDS`]; docs/OIDS.md lists each with its
+//! type, size and meaning.
+//!
+//! Buffer rules (rvmini-core's `oidbuf`): nothing is written past `InformationBufferLength`;
+//! a short buffer gets `NDIS_STATUS_BUFFER_TOO_SHORT` (or `NDIS_STATUS_INVALID_LENGTH` for
+//! sets) with `BytesNeeded`; 64-bit counters answer the low 32 bits in a 4-byte buffer; answers
+//! are built in zeroed memory, so no uninitialised byte is returned; unknown OIDs get
+//! `NDIS_STATUS_NOT_SUPPORTED`.
+
+use crate::adapter::state::set_power;
+use crate::adapter::{Adapter, LINK_SPEED_BPS};
+use crate::datapath::send::MAX_QUEUED;
+use crate::hub::HUB;
+use crate::ndis::oid::{Kind, Request, Zeroed};
+use crate::ndis::{Irql, header, sys};
+use core::sync::atomic::Ordering;
+use rvmini_core::filter::{self, ListError};
+use rvmini_core::oidbuf::{self, Fit};
+use rvmini_core::stats::Stats;
+// The OID handlers speak ndis.h: importing its names wholesale keeps them readable.
+#[allow(clippy::wildcard_imports)]
+use sys::*;
+
+/// `NDIS_MEDIA_STATE` values (ntddndis.h) answered by OID_GEN_MEDIA_CONNECT_STATUS.
+const NDIS_MEDIA_STATE_CONNECTED: u32 = 0;
+const NDIS_MEDIA_STATE_DISCONNECTED: u32 = 1;
+
+/// The NDIS version rvmini is written for: 6.30 (see docs/DESIGN.md).
+pub const NDIS_MAJOR: u8 = 6;
+/// Minor part of [`NDIS_MAJOR`].
+pub const NDIS_MINOR: u8 = 30;
+
+/// MAC options: frames are copied into receive buffers, sends complete without the lookahead
+/// pend, and a frame is never looped back to its sender.
+pub const MAC_OPTIONS: u32 =
+    NDIS_MAC_OPTION_COPY_LOOKAHEAD_DATA | NDIS_MAC_OPTION_TRANSFERS_NOT_PEND | NDIS_MAC_OPTION_NO_LOOPBACK;
+
+/// The counters OID_GEN_STATISTICS fills.
+pub const SUPPORTED_STATISTICS: u32 = NDIS_STATISTICS_FLAGS_VALID_DIRECTED_FRAMES_RCV
+    | NDIS_STATISTICS_FLAGS_VALID_MULTICAST_FRAMES_RCV
+    | NDIS_STATISTICS_FLAGS_VALID_BROADCAST_FRAMES_RCV
+    | NDIS_STATISTICS_FLAGS_VALID_BYTES_RCV
+    | NDIS_STATISTICS_FLAGS_VALID_RCV_DISCARDS
+    | NDIS_STATISTICS_FLAGS_VALID_RCV_ERROR
+    | NDIS_STATISTICS_FLAGS_VALID_DIRECTED_FRAMES_XMIT
+    | NDIS_STATISTICS_FLAGS_VALID_MULTICAST_FRAMES_XMIT
+    | NDIS_STATISTICS_FLAGS_VALID_BROADCAST_FRAMES_XMIT
+    | NDIS_STATISTICS_FLAGS_VALID_BYTES_XMIT
+    | NDIS_STATISTICS_FLAGS_VALID_XMIT_ERROR
+    | NDIS_STATISTICS_FLAGS_VALID_XMIT_DISCARDS
+    | NDIS_STATISTICS_FLAGS_VALID_DIRECTED_BYTES_RCV
+    | NDIS_STATISTICS_FLAGS_VALID_MULTICAST_BYTES_RCV
+    | NDIS_STATISTICS_FLAGS_VALID_BROADCAST_BYTES_RCV
+    | NDIS_STATISTICS_FLAGS_VALID_DIRECTED_BYTES_XMIT
+    | NDIS_STATISTICS_FLAGS_VALID_MULTICAST_BYTES_XMIT
+    | NDIS_STATISTICS_FLAGS_VALID_BROADCAST_BYTES_XMIT;
+
+/// Exactly the OIDs [`oid_request`] handles.
+pub static SUPPORTED_OIDS: &[NDIS_OID] = &[
+    OID_GEN_SUPPORTED_LIST,
+    OID_GEN_HARDWARE_STATUS,
+    OID_GEN_MEDIA_SUPPORTED,
+    OID_GEN_MEDIA_IN_USE,
+    OID_GEN_PHYSICAL_MEDIUM,
+    OID_GEN_MAXIMUM_FRAME_SIZE,
+    OID_GEN_MAXIMUM_TOTAL_SIZE,
+    OID_GEN_MAXIMUM_LOOKAHEAD,
+    OID_GEN_CURRENT_LOOKAHEAD,
+    OID_GEN_LINK_SPEED,
+    OID_GEN_TRANSMIT_BUFFER_SPACE,
+    OID_GEN_RECEIVE_BUFFER_SPACE,
+    OID_GEN_TRANSMIT_BLOCK_SIZE,
+    OID_GEN_RECEIVE_BLOCK_SIZE,
+    OID_GEN_VENDOR_ID,
+    OID_GEN_VENDOR_DESCRIPTION,
+    OID_GEN_VENDOR_DRIVER_VERSION,
+    OID_GEN_DRIVER_VERSION,
+    OID_GEN_CURRENT_PACKET_FILTER,
+    OID_GEN_MAXIMUM_SEND_PACKETS,
+    OID_GEN_MAC_OPTIONS,
+    OID_GEN_MEDIA_CONNECT_STATUS,
+    OID_GEN_LINK_STATE,
+    OID_GEN_XMIT_OK,
+    OID_GEN_RCV_OK,
+    OID_GEN_XMIT_ERROR,
+    OID_GEN_RCV_ERROR,
+    OID_GEN_RCV_NO_BUFFER,
+    OID_GEN_RCV_DISCARDS,
+    OID_GEN_XMIT_DISCARDS,
+    OID_GEN_TRANSMIT_QUEUE_LENGTH,
+    OID_GEN_STATISTICS,
+    OID_GEN_INTERRUPT_MODERATION,
+    OID_GEN_LINK_PARAMETERS,
+    OID_802_3_PERMANENT_ADDRESS,
+    OID_802_3_CURRENT_ADDRESS,
+    OID_802_3_MULTICAST_LIST,
+    OID_802_3_MAXIMUM_LIST_SIZE,
+    OID_802_3_RCV_ERROR_ALIGNMENT,
+    OID_802_3_XMIT_ONE_COLLISION,
+    OID_802_3_XMIT_MORE_COLLISIONS,
+    OID_802_3_XMIT_DEFERRED,
+    OID_802_3_XMIT_MAX_COLLISIONS,
+    OID_802_3_RCV_OVERRUN,
+    OID_802_3_XMIT_UNDERRUN,
+    OID_802_3_XMIT_HEARTBEAT_FAILURE,
+    OID_802_3_XMIT_TIMES_CRS_LOST,
+    OID_802_3_XMIT_LATE_COLLISIONS,
+    OID_PNP_QUERY_POWER,
+    OID_PNP_SET_POWER,
+];
+
+// Evaluated only in constants (a malformed version is a compile error, never a run-time panic).
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+const fn parse_version(s: &str) -> u32 {
+    let b = s.as_bytes();
+    let mut v: u32 = 0;
+    let mut i = 0;
+    while i < b.len() {
+        v = v * 10 + (b[i] - b'0') as u32;
+        i += 1;
+    }
+    v
+}
+
+/// `OID_GEN_VENDOR_DRIVER_VERSION`: major in the high word, minor in the low word.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+const VENDOR_DRIVER_VERSION: u32 =
+    (parse_version(env!("CARGO_PKG_VERSION_MAJOR")) << 16) | parse_version(env!("CARGO_PKG_VERSION_MINOR"));
+
+/// `OID_GEN_VENDOR_DESCRIPTION`, NUL-terminated.
+const VENDOR_DESCRIPTION: &[u8] = b"rvmini virtual Ethernet adapter\0";
+
+/// The outcome of one request.
+struct Outcome {
+    status: NDIS_STATUS,
+}
+
+/// Answers a query with fixed bytes.
+fn answer(req: &mut Request<'_>, value: &[u8]) -> NDIS_STATUS {
+    match oidbuf::write(req.buffer(), value) {
+        Fit::Write { written, needed } => {
+            req.set_query_result(written, needed);
+            NDIS_STATUS_SUCCESS
+        }
+        Fit::TooShort { needed } => {
+            req.set_query_result(0, needed);
+            NDIS_STATUS_BUFFER_TOO_SHORT
+        }
+    }
+}
+
+fn answer_u32(req: &mut Request<'_>, v: u32) -> NDIS_STATUS {
+    answer(req, &v.to_le_bytes())
+}
+
+/// Answers a 64-bit counter (low 32 bits in a 4-byte buffer).
+fn answer_counter(req: &mut Request<'_>, v: u64) -> NDIS_STATUS {
+    match oidbuf::write_counter(req.buffer(), v) {
+        Fit::Write { written, needed } => {
+            req.set_query_result(written, needed);
+            NDIS_STATUS_SUCCESS
+        }
+        Fit::TooShort { needed } => {
+            req.set_query_result(0, needed);
+            NDIS_STATUS_BUFFER_TOO_SHORT
+        }
+    }
+}
+
+fn statistics(a: &Adapter) -> Zeroed<NDIS_STATISTICS_INFO> {
+    let s = &a.stats;
+    let r = |c: &core::sync::atomic::AtomicU64| Stats::read(c);
+    // SAFETY: all-zero is a valid NDIS_STATISTICS_INFO.
+    let mut info = unsafe { Zeroed::<NDIS_STATISTICS_INFO>::new() };
+    let p = info.as_mut_ptr();
+    let values = NDIS_STATISTICS_INFO {
+        Header: header(
+            NDIS_OBJECT_TYPE_DEFAULT,
+            NDIS_STATISTICS_INFO_REVISION_1,
+            NDIS_SIZEOF_STATISTICS_INFO_REVISION_1,
+        ),
+        SupportedStatistics: SUPPORTED_STATISTICS,
+        ifInDiscards: r(&s.rx_discards).wrapping_add(r(&s.rx_no_buffer)),
+        ifInErrors: r(&s.rx_errors),
+        ifHCInOctets: s.rx.bytes(),
+        ifHCInUcastPkts: r(&s.rx.ucast_frames),
+        ifHCInMulticastPkts: r(&s.rx.mcast_frames),
+        ifHCInBroadcastPkts: r(&s.rx.bcast_frames),
+        ifHCOutOctets: s.tx.bytes(),
+        ifHCOutUcastPkts: r(&s.tx.ucast_frames),
+        ifHCOutMulticastPkts: r(&s.tx.mcast_frames),
+        ifHCOutBroadcastPkts: r(&s.tx.bcast_frames),
+        ifOutErrors: r(&s.tx_errors),
+        ifOutDiscards: r(&s.tx_discards),
+        ifHCInUcastOctets: r(&s.rx.ucast_bytes),
+        ifHCInMulticastOctets: r(&s.rx.mcast_bytes),
+        ifHCInBroadcastOctets: r(&s.rx.bcast_bytes),
+        ifHCOutUcastOctets: r(&s.tx.ucast_bytes),
+        ifHCOutMulticastOctets: r(&s.tx.mcast_bytes),
+        ifHCOutBroadcastOctets: r(&s.tx.bcast_bytes),
+    };
+    // SAFETY: `p` points to our zeroed storage; NDIS_STATISTICS_INFO has no padding (header,
+    // one ULONG, then 18 ULONG64s), so writing the whole value initialises every byte.
+    unsafe { p.write(values) };
+    info
+}
+
+fn link_state(a: &Adapter) -> Zeroed<NDIS_LINK_STATE> {
+    let connected = HUB.link_reported(a);
+    let speed = if connected { LINK_SPEED_BPS } else { NDIS_LINK_SPEED_UNKNOWN };
+    // SAFETY: all-zero is a valid NDIS_LINK_STATE.
+    let mut z = unsafe { Zeroed::<NDIS_LINK_STATE>::new() };
+    let p = z.as_mut_ptr();
+    // SAFETY: field writes into our zeroed storage (padding untouched, stays zero).
+    unsafe {
+        (*p).Header = header(NDIS_OBJECT_TYPE_DEFAULT, NDIS_LINK_STATE_REVISION_1, NDIS_SIZEOF_LINK_STATE_REVISION_1)
+    };
+    // SAFETY: as above.
+    unsafe {
+        (*p).MediaConnectState = if connected { MediaConnectStateConnected } else { MediaConnectStateDisconnected }
+    };
+    // SAFETY: as above.
+    unsafe { (*p).MediaDuplexState = if connected { MediaDuplexStateFull } else { MediaDuplexStateUnknown } };
+    // SAFETY: as above.
+    unsafe { (*p).XmitLinkSpeed = speed };
+    // SAFETY: as above.
+    unsafe { (*p).RcvLinkSpeed = speed };
+    // SAFETY: as above.
+    unsafe { (*p).PauseFunctions = NdisPauseFunctionsUnsupported };
+    z
+}
+
+fn query(a: &Adapter, req: &mut Request<'_>) -> NDIS_STATUS {
+    let s = &a.stats;
+    let mtu = u32::try_from(a.id.mtu).unwrap_or(0);
+    let max_frame = u32::try_from(a.id.max_frame).unwrap_or(0);
+    match req.oid() {
+        OID_GEN_SUPPORTED_LIST => {
+            let mut bytes = [0u8; 4 * 64];
+            let mut len = 0usize;
+            for (chunk, oid) in bytes.chunks_exact_mut(4).zip(SUPPORTED_OIDS) {
+                chunk.copy_from_slice(&oid.to_le_bytes());
+                len = len.saturating_add(4);
+            }
+            answer(req, bytes.get(..len).unwrap_or(&[]))
+        }
+        OID_GEN_HARDWARE_STATUS => answer_u32(req, NdisHardwareStatusReady),
+        OID_GEN_MEDIA_SUPPORTED | OID_GEN_MEDIA_IN_USE => answer_u32(req, NdisMedium802_3),
+        OID_GEN_PHYSICAL_MEDIUM => answer_u32(req, NdisPhysicalMedium802_3),
+        OID_GEN_MAXIMUM_FRAME_SIZE | OID_GEN_MAXIMUM_LOOKAHEAD => answer_u32(req, mtu),
+        OID_GEN_CURRENT_LOOKAHEAD => answer_u32(req, a.lookahead.load(Ordering::Relaxed)),
+        OID_GEN_MAXIMUM_TOTAL_SIZE | OID_GEN_TRANSMIT_BLOCK_SIZE => answer_u32(req, max_frame),
+        OID_GEN_RECEIVE_BLOCK_SIZE => {
+            answer_u32(req, max_frame.max(u32::try_from(rvmini_core::frame::MIN_FRAME_LEN).unwrap_or(0)))
+        }
+        // In units of 100 bit/s.
+        OID_GEN_LINK_SPEED => answer_u32(req, u32::try_from(LINK_SPEED_BPS / 100).unwrap_or(u32::MAX)),
+        OID_GEN_TRANSMIT_BUFFER_SPACE => {
+            answer_u32(req, u32::try_from(MAX_QUEUED).unwrap_or(0).saturating_mul(max_frame))
+        }
+        OID_GEN_RECEIVE_BUFFER_SPACE => {
+            let slot = max_frame.max(u32::try_from(rvmini_core::frame::MIN_FRAME_LEN).unwrap_or(0));
+            answer_u32(req, a.id.receive_buffers.saturating_mul(slot))
+        }
+        // No IEEE OUI: the low three bytes 0xFFFFFF as NDIS documents for "none".
+        OID_GEN_VENDOR_ID => answer_u32(req, 0x00FF_FFFF),
+        OID_GEN_VENDOR_DESCRIPTION => answer(req, VENDOR_DESCRIPTION),
+        OID_GEN_VENDOR_DRIVER_VERSION => answer_u32(req, VENDOR_DRIVER_VERSION),
+        OID_GEN_DRIVER_VERSION => answer(req, &((u16::from(NDIS_MAJOR) << 8) | u16::from(NDIS_MINOR)).to_le_bytes()),
+        OID_GEN_CURRENT_PACKET_FILTER => answer_u32(req, a.packet_filter.load(Ordering::Relaxed)),
+        OID_GEN_MAXIMUM_SEND_PACKETS => answer_u32(req, u32::try_from(MAX_QUEUED).unwrap_or(0)),
+        OID_GEN_MAC_OPTIONS => answer_u32(req, MAC_OPTIONS),
+        OID_GEN_MEDIA_CONNECT_STATUS => answer_u32(
+            req,
+            if HUB.link_reported(a) { NDIS_MEDIA_STATE_CONNECTED } else { NDIS_MEDIA_STATE_DISCONNECTED },
+        ),
+        OID_GEN_LINK_STATE => answer(req, link_state(a).bytes()),
+        OID_GEN_XMIT_OK => answer_counter(req, s.tx.frames()),
+        OID_GEN_RCV_OK => answer_counter(req, s.rx.frames()),
+        OID_GEN_XMIT_ERROR => answer_counter(req, Stats::read(&s.tx_errors)),
+        OID_GEN_RCV_ERROR => answer_counter(req, Stats::read(&s.rx_errors)),
+        OID_GEN_RCV_NO_BUFFER | OID_802_3_RCV_OVERRUN => answer_counter(req, Stats::read(&s.rx_no_buffer)),
+        OID_GEN_RCV_DISCARDS => {
+            answer_counter(req, Stats::read(&s.rx_discards).wrapping_add(Stats::read(&s.rx_no_buffer)))
+        }
+        OID_GEN_XMIT_DISCARDS => answer_counter(req, Stats::read(&s.tx_discards)),
+        OID_GEN_TRANSMIT_QUEUE_LENGTH => answer_u32(req, a.life.snapshot().tx),
+        OID_GEN_STATISTICS => match answer(req, statistics(a).bytes()) {
+            NDIS_STATUS_BUFFER_TOO_SHORT => NDIS_STATUS_INVALID_LENGTH,
+            other => other,
+        },
+        OID_GEN_INTERRUPT_MODERATION => {
+            // SAFETY: all-zero is valid.
+            let mut z = unsafe { Zeroed::<NDIS_INTERRUPT_MODERATION_PARAMETERS>::new() };
+            let p = z.as_mut_ptr();
+            // SAFETY: field writes into our zeroed storage.
+            unsafe {
+                (*p).Header = header(
+                    NDIS_OBJECT_TYPE_DEFAULT,
+                    NDIS_INTERRUPT_MODERATION_PARAMETERS_REVISION_1,
+                    NDIS_SIZEOF_INTERRUPT_MODERATION_PARAMETERS_REVISION_1,
+                );
+            }
+            // SAFETY: as above.
+            unsafe { (*p).InterruptModeration = NdisInterruptModerationNotSupported };
+            answer(req, z.bytes())
+        }
+        OID_802_3_PERMANENT_ADDRESS => answer(req, &a.id.permanent),
+        OID_802_3_CURRENT_ADDRESS => answer(req, &a.id.current),
+        OID_802_3_MULTICAST_LIST => {
+            let mut bytes = [0u8; 6 * filter::MAX_MULTICAST];
+            let len = {
+                let list = a.multicast.lock();
+                let mut len = 0usize;
+                for (chunk, mac) in bytes.chunks_exact_mut(6).zip(list.addresses()) {
+                    chunk.copy_from_slice(mac);
+                    len = len.saturating_add(6);
+                }
+                len
+            };
+            answer(req, bytes.get(..len).unwrap_or(&[]))
+        }
+        OID_802_3_MAXIMUM_LIST_SIZE => answer_u32(req, u32::try_from(filter::MAX_MULTICAST).unwrap_or(0)),
+        // A virtual wire has no collisions, alignment errors, underruns or carrier loss.
+        OID_802_3_RCV_ERROR_ALIGNMENT
+        | OID_802_3_XMIT_ONE_COLLISION
+        | OID_802_3_XMIT_MORE_COLLISIONS
+        | OID_802_3_XMIT_DEFERRED
+        | OID_802_3_XMIT_MAX_COLLISIONS
+        | OID_802_3_XMIT_UNDERRUN
+        | OID_802_3_XMIT_HEARTBEAT_FAILURE
+        | OID_802_3_XMIT_TIMES_CRS_LOST
+        | OID_802_3_XMIT_LATE_COLLISIONS => answer_counter(req, 0),
+        // Any power state can be entered: nothing to prepare.
+        OID_PNP_QUERY_POWER => {
+            req.set_query_result(0, 0);
+            NDIS_STATUS_SUCCESS
+        }
+        _ => NDIS_STATUS_NOT_SUPPORTED,
+    }
+}
+
+/// Reads a ULONG set value; on a short buffer records BytesNeeded.
+fn set_u32(req: &mut Request<'_>) -> Result<u32, NDIS_STATUS> {
+    let value = req.buffer().first_chunk::<4>().map(|b| u32::from_le_bytes(*b));
+    if let Some(v) = value {
+        req.set_set_result(4, 0);
+        Ok(v)
+    } else {
+        req.set_set_result(0, 4);
+        Err(NDIS_STATUS_INVALID_LENGTH)
+    }
+}
+
+fn set(a: &Adapter, req: &mut Request<'_>) -> NDIS_STATUS {
+    match req.oid() {
+        OID_GEN_CURRENT_PACKET_FILTER => match set_u32(req) {
+            Ok(v) if v & !filter::SUPPORTED != 0 => NDIS_STATUS_NOT_SUPPORTED,
+            Ok(v) => {
+                a.packet_filter.store(v, Ordering::Relaxed);
+                NDIS_STATUS_SUCCESS
+            }
+            Err(s) => s,
+        },
+        OID_GEN_CURRENT_LOOKAHEAD => match set_u32(req) {
+            Ok(v) if v as usize > a.id.mtu => NDIS_STATUS_INVALID_DATA,
+            Ok(v) => {
+                a.lookahead.store(v, Ordering::Relaxed);
+                NDIS_STATUS_SUCCESS
+            }
+            Err(s) => s,
+        },
+        OID_802_3_MULTICAST_LIST => {
+            let result = {
+                let buf = req.buffer();
+                let len = buf.len();
+                a.multicast.lock_at(Irql::AtMostDispatch).set(buf).map(|()| len)
+            };
+            match result {
+                Ok(len) => {
+                    req.set_set_result(len, 0);
+                    NDIS_STATUS_SUCCESS
+                }
+                Err(ListError::InvalidLength) => {
+                    req.set_set_result(0, 6);
+                    NDIS_STATUS_INVALID_LENGTH
+                }
+                Err(ListError::Full) => {
+                    req.set_set_result(0, 6 * filter::MAX_MULTICAST);
+                    NDIS_STATUS_MULTICAST_FULL
+                }
+                Err(ListError::NotMulticast) => NDIS_STATUS_INVALID_DATA,
+            }
+        }
+        OID_GEN_LINK_PARAMETERS => set_link_parameters(req),
+        // Interrupt moderation is not supported (the query says so); it cannot be changed.
+        OID_GEN_INTERRUPT_MODERATION => NDIS_STATUS_INVALID_DATA,
+        OID_PNP_SET_POWER => match set_u32(req) {
+            Ok(state) => set_power(a, state),
+            Err(s) => s,
+        },
+        _ => NDIS_STATUS_NOT_SUPPORTED,
+    }
+}
+
+/// OID_GEN_LINK_PARAMETERS: the virtual link is full duplex at a fixed speed without flow
+/// control; a request that asks for exactly that (or leaves a field unknown) is accepted, any
+/// other change is refused with `NDIS_STATUS_INVALID_DATA`.
+fn set_link_parameters(req: &mut Request<'_>) -> NDIS_STATUS {
+    let needed = NDIS_SIZEOF_LINK_PARAMETERS_REVISION_1;
+    let buf = req.buffer();
+    if buf.len() < needed {
+        req.set_set_result(0, needed);
+        return NDIS_STATUS_INVALID_LENGTH;
+    }
+    // SAFETY: the buffer holds at least a revision-1 NDIS_LINK_PARAMETERS; read unaligned.
+    let p = unsafe { core::ptr::read_unaligned(buf.as_ptr().cast::<NDIS_LINK_PARAMETERS>()) };
+    if p.Header.Type != NDIS_OBJECT_TYPE_DEFAULT
+        || p.Header.Revision < NDIS_LINK_PARAMETERS_REVISION_1
+        || usize::from(p.Header.Size) < needed
+    {
+        return NDIS_STATUS_INVALID_DATA;
+    }
+    let duplex_ok = p.MediaDuplexState == MediaDuplexStateUnknown || p.MediaDuplexState == MediaDuplexStateFull;
+    let speed_ok = |v: u64| v == NDIS_LINK_SPEED_UNKNOWN || v == LINK_SPEED_BPS;
+    let pause_ok = p.PauseFunctions == NdisPauseFunctionsUnknown || p.PauseFunctions == NdisPauseFunctionsUnsupported;
+    if duplex_ok && speed_ok(p.XmitLinkSpeed) && speed_ok(p.RcvLinkSpeed) && pause_ok {
+        req.set_set_result(needed, 0);
+        req.set_supported_revision(NDIS_LINK_PARAMETERS_REVISION_1);
+        NDIS_STATUS_SUCCESS
+    } else {
+        NDIS_STATUS_INVALID_DATA
+    }
+}
+
+/// MiniportOidRequest (PASSIVE_LEVEL).
+///
+/// # Safety
+/// Called by NDIS only.
+pub unsafe extern "system" fn oid_request(context: NDIS_HANDLE, request: *mut NDIS_OID_REQUEST) -> NDIS_STATUS {
+    // SAFETY: NDIS passes the context we registered.
+    let adapter = unsafe { Adapter::from_context(context) };
+    // SAFETY: NDIS passes a valid request, ours until we return (we never pend).
+    let Some(mut req) = (unsafe { Request::new(request) }) else { return NDIS_STATUS_INVALID_PARAMETER };
+    let outcome = Outcome {
+        status: match req.kind() {
+            Kind::Query => query(adapter, &mut req),
+            Kind::Set => set(adapter, &mut req),
+            Kind::Method | Kind::Other(_) => NDIS_STATUS_NOT_SUPPORTED,
+        },
+    };
+    crate::log!(Verbose, "OID {:#010x} {:?} -> {:#010x}", req.oid(), req.kind(), outcome.status.cast_unsigned());
+    outcome.status
+}
+
+/// MiniportCancelOidRequest (≤ DISPATCH_LEVEL). rvmini completes every OID request before
+/// MiniportOidRequest returns, so no request is ever pending here: there is nothing to cancel.
+///
+/// # Safety
+/// Called by NDIS only.
+pub unsafe extern "system" fn cancel_oid_request(_context: NDIS_HANDLE, _request_id: *mut core::ffi::c_void) {}
