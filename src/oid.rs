@@ -217,7 +217,7 @@ fn link_state(a: &Adapter) -> Zeroed<NDIS_LINK_STATE> {
     let p = z.as_mut_ptr();
     // SAFETY: field writes into our zeroed storage (padding untouched, stays zero).
     unsafe {
-        (*p).Header = header(NDIS_OBJECT_TYPE_DEFAULT, NDIS_LINK_STATE_REVISION_1, NDIS_SIZEOF_LINK_STATE_REVISION_1)
+        (*p).Header = header(NDIS_OBJECT_TYPE_DEFAULT, NDIS_LINK_STATE_REVISION_1, NDIS_SIZEOF_LINK_STATE_REVISION_1);
     };
     // SAFETY: as above.
     unsafe {

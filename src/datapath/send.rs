@@ -144,7 +144,7 @@ fn reject(adapter: &Adapter, head: *mut NET_BUFFER_LIST, status: NDIS_STATUS, ir
             adapter.handle,
             head,
             irql.flag(sys::NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL),
-        )
+        );
     };
 }
 
