@@ -12,6 +12,7 @@
 //! the IRQL as it found it and released every spin lock it took. A crash in driver code ends
 //! the call with [`Abandoned`] and a [`CrashReport`].
 
+pub mod handles;
 pub mod thread;
 
 use crate::abi::{self, ImportCall};
@@ -168,6 +169,8 @@ pub struct HostInner {
     pub ndis: Ndis,
     /// Fault injection.
     pub faults: FaultInjector,
+    /// Opaque handle values.
+    pub handles: handles::Handles,
     exports: ExportTable,
     imports: Vec<&'static ImportDef>,
     image: RwLock<Option<Arc<Image>>>,
@@ -209,6 +212,7 @@ impl HostInner {
             kernel: Kernel::new(&config),
             ndis: Ndis::new(&config),
             faults: FaultInjector::new(config.faults.clone()),
+            handles: handles::Handles::default(),
             exports,
             imports,
             image: RwLock::new(None),

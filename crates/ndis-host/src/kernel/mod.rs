@@ -5,6 +5,7 @@
 //! (Being written: this module is the skeleton the implementation fills in.)
 
 pub mod pending;
+pub mod registry;
 pub mod resources;
 
 use crate::host::{Abandoned, HostConfig, HostInner};
