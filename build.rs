@@ -1,1 +1,63 @@
-fn main() {}
+//! Build script of the driver package (rvmini.sys).
+//!
+//! * Building for `x86_64-pc-windows-msvc` (the usual case: a cross build on Linux): check that the
+//!   toolchain has the Windows standard library and `rust-lld`, and if not stop with one sentence
+//!   that says what to install. The linker flags themselves live in `.cargo/config.toml`.
+//! * Windows host with `--features wdk` (an eWDK prompt): let `wdk-build` configure the link the
+//!   way windows-drivers-rs drivers do (WDK library paths, kernel-mode link arguments).
+//!   `wdk-build` only compiles on Windows, so that path is cfg-gated on the host and never built
+//!   by this repository's CI.
+//!
+//! For other targets (`cargo check` / `cargo test` on the host) the driver crate is empty and
+//! this script does nothing.
+
+#[path = "xtask/src/toolchain.rs"]
+mod toolchain;
+
+fn main() {
+    println!("cargo::rerun-if-changed=build.rs");
+    println!("cargo::rerun-if-changed=xtask/src/toolchain.rs");
+
+    if std::env::var("TARGET").is_ok_and(|target| target == toolchain::WINDOWS_TARGET)
+        && let Err(sentence) = check_toolchain()
+    {
+        println!("cargo::error={sentence}");
+        return;
+    }
+    wdk();
+}
+
+/// One sentence naming what is missing, or `Ok` when the toolchain can build the driver.
+fn check_toolchain() -> Result<(), String> {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let host = std::env::var("HOST").map_err(|_| "cargo did not set HOST for the build script".to_owned())?;
+    let rustflags: Vec<String> = std::env::var("CARGO_ENCODED_RUSTFLAGS")
+        .map(|flags| flags.split('\x1f').filter(|flag| !flag.is_empty()).map(str::to_owned).collect())
+        .unwrap_or_default();
+    let sysroot = toolchain::sysroot(std::process::Command::new(rustc), &rustflags)?;
+    match toolchain::missing(&sysroot, &host) {
+        Some(missing) => Err(missing.sentence()),
+        None => Ok(()),
+    }
+}
+
+/// Windows host with the WDK: windows-drivers-rs' binary configuration (not exercised by CI).
+#[cfg(all(windows, feature = "wdk"))]
+fn wdk() {
+    if let Err(error) = wdk_build::configure_wdk_binary_build() {
+        println!("cargo::error=wdk-build could not configure the driver build (is this an eWDK prompt?): {error}");
+    }
+}
+
+/// The `wdk` feature on a non-Windows host: the windows-drivers-rs crates cannot build here.
+#[cfg(all(not(windows), feature = "wdk"))]
+fn wdk() {
+    println!(
+        "cargo::error=the `wdk` feature builds against the Windows Driver Kit and needs a Windows host \
+         (an eWDK prompt); on Linux build without it"
+    );
+}
+
+/// Without the `wdk` feature the link is configured entirely by `.cargo/config.toml`.
+#[cfg(not(feature = "wdk"))]
+fn wdk() {}
