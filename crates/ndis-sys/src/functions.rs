@@ -17,16 +17,12 @@
 use core::ffi::{c_char, c_int, c_void};
 
 use crate::basic::{
-    BOOLEAN, DRIVER_OBJECT, LARGE_INTEGER, MDL, NDIS_ERROR_CODE, NDIS_HANDLE, NDIS_PORT_NUMBER,
-    NDIS_SPIN_LOCK, NDIS_STATUS, NDIS_STRING, UNICODE_STRING,
+    BOOLEAN, DRIVER_OBJECT, LARGE_INTEGER, MDL, NDIS_ERROR_CODE, NDIS_HANDLE, NDIS_PORT_NUMBER, NDIS_SPIN_LOCK,
+    NDIS_STATUS, NDIS_STRING, UNICODE_STRING,
 };
 use crate::config::{NDIS_CONFIGURATION_OBJECT, NDIS_CONFIGURATION_PARAMETER, NDIS_PARAMETER_TYPE};
-use crate::kernel::{
-    EX_POOL_PRIORITY, KDPC, KPROCESSOR_MODE, MEMORY_CACHING_TYPE, PKDEFERRED_ROUTINE, POOL_FLAGS,
-};
-use crate::miniport::{
-    NDIS_MINIPORT_ADAPTER_ATTRIBUTES, NDIS_MINIPORT_DRIVER_CHARACTERISTICS, NDIS_STATUS_INDICATION,
-};
+use crate::kernel::{EX_POOL_PRIORITY, KDPC, KPROCESSOR_MODE, MEMORY_CACHING_TYPE, PKDEFERRED_ROUTINE, POOL_FLAGS};
+use crate::miniport::{NDIS_MINIPORT_ADAPTER_ATTRIBUTES, NDIS_MINIPORT_DRIVER_CHARACTERISTICS, NDIS_STATUS_INDICATION};
 use crate::nbl::{NET_BUFFER, NET_BUFFER_LIST, NET_BUFFER_LIST_POOL_PARAMETERS, NET_BUFFER_POOL_PARAMETERS};
 use crate::oid::NDIS_OID_REQUEST;
 use crate::timer::{NDIS_IO_WORKITEM_ROUTINE, NDIS_TIMER_CHARACTERISTICS};
@@ -53,11 +49,7 @@ unsafe extern "system" {
     // Completions and indications.
     pub fn NdisMPauseComplete(MiniportAdapterHandle: NDIS_HANDLE);
     pub fn NdisMRestartComplete(MiniportAdapterHandle: NDIS_HANDLE, Status: NDIS_STATUS);
-    pub fn NdisMResetComplete(
-        MiniportAdapterHandle: NDIS_HANDLE,
-        Status: NDIS_STATUS,
-        AddressingReset: BOOLEAN,
-    );
+    pub fn NdisMResetComplete(MiniportAdapterHandle: NDIS_HANDLE, Status: NDIS_STATUS, AddressingReset: BOOLEAN);
     pub fn NdisMOidRequestComplete(
         MiniportAdapterHandle: NDIS_HANDLE,
         OidRequest: *mut NDIS_OID_REQUEST,
@@ -75,10 +67,7 @@ unsafe extern "system" {
         NumberOfNetBufferLists: u32,
         ReceiveFlags: u32,
     );
-    pub fn NdisMIndicateStatusEx(
-        MiniportAdapterHandle: NDIS_HANDLE,
-        StatusIndication: *mut NDIS_STATUS_INDICATION,
-    );
+    pub fn NdisMIndicateStatusEx(MiniportAdapterHandle: NDIS_HANDLE, StatusIndication: *mut NDIS_STATUS_INDICATION);
 
     // Memory.
     pub fn NdisAllocateMemoryWithTagPriority(
@@ -235,16 +224,8 @@ unsafe extern "system" {
         Priority: u32,
     ) -> *mut c_void;
     pub fn RtlRandomEx(Seed: *mut u32) -> u32;
-    pub fn KeInitializeDpc(
-        Dpc: *mut KDPC,
-        DeferredRoutine: PKDEFERRED_ROUTINE,
-        DeferredContext: *mut c_void,
-    );
-    pub fn KeInsertQueueDpc(
-        Dpc: *mut KDPC,
-        SystemArgument1: *mut c_void,
-        SystemArgument2: *mut c_void,
-    ) -> BOOLEAN;
+    pub fn KeInitializeDpc(Dpc: *mut KDPC, DeferredRoutine: PKDEFERRED_ROUTINE, DeferredContext: *mut c_void);
+    pub fn KeInsertQueueDpc(Dpc: *mut KDPC, SystemArgument1: *mut c_void, SystemArgument2: *mut c_void) -> BOOLEAN;
     pub fn KeRemoveQueueDpc(Dpc: *mut KDPC) -> BOOLEAN;
 }
 

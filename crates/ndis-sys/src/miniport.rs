@@ -4,13 +4,12 @@
 use core::ffi::c_void;
 
 use crate::basic::{
-    BOOLEAN, DRIVER_OBJECT, GUID, NDIS_HANDLE, NDIS_OID, NDIS_PORT_NUMBER, NDIS_STATUS,
-    NET_IFINDEX, NET_IFTYPE, NET_LUID,
+    BOOLEAN, DRIVER_OBJECT, GUID, NDIS_HANDLE, NDIS_OID, NDIS_PORT_NUMBER, NDIS_STATUS, NET_IFINDEX, NET_IFTYPE,
+    NET_LUID,
 };
 use crate::media::{
-    NDIS_INTERFACE_TYPE, NDIS_MAX_PHYS_ADDRESS_LENGTH, NDIS_MEDIA_CONNECT_STATE,
-    NDIS_MEDIA_DUPLEX_STATE, NDIS_MEDIUM, NDIS_PHYSICAL_MEDIUM, NET_IF_ACCESS_TYPE,
-    NET_IF_CONNECTION_TYPE, NET_IF_DIRECTION_TYPE,
+    NDIS_INTERFACE_TYPE, NDIS_MAX_PHYS_ADDRESS_LENGTH, NDIS_MEDIA_CONNECT_STATE, NDIS_MEDIA_DUPLEX_STATE, NDIS_MEDIUM,
+    NDIS_PHYSICAL_MEDIUM, NET_IF_ACCESS_TYPE, NET_IF_CONNECTION_TYPE, NET_IF_DIRECTION_TYPE,
 };
 use crate::nbl::NET_BUFFER_LIST;
 use crate::object::NDIS_OBJECT_HEADER;
@@ -136,8 +135,7 @@ pub type MINIPORT_INITIALIZE = unsafe extern "system" fn(
 pub type MINIPORT_INITIALIZE_HANDLER = Option<MINIPORT_INITIALIZE>;
 
 /// `MINIPORT_HALT` (`MiniportHaltEx`).
-pub type MINIPORT_HALT =
-    unsafe extern "system" fn(MiniportAdapterContext: NDIS_HANDLE, HaltAction: NDIS_HALT_ACTION);
+pub type MINIPORT_HALT = unsafe extern "system" fn(MiniportAdapterContext: NDIS_HANDLE, HaltAction: NDIS_HALT_ACTION);
 pub type MINIPORT_HALT_HANDLER = Option<MINIPORT_HALT>;
 
 /// `MINIPORT_UNLOAD` (`MiniportDriverUnload`).
@@ -159,10 +157,8 @@ pub type MINIPORT_RESTART = unsafe extern "system" fn(
 pub type MINIPORT_RESTART_HANDLER = Option<MINIPORT_RESTART>;
 
 /// `MINIPORT_OID_REQUEST` (`MiniportOidRequest`).
-pub type MINIPORT_OID_REQUEST = unsafe extern "system" fn(
-    MiniportAdapterContext: NDIS_HANDLE,
-    OidRequest: *mut NDIS_OID_REQUEST,
-) -> NDIS_STATUS;
+pub type MINIPORT_OID_REQUEST =
+    unsafe extern "system" fn(MiniportAdapterContext: NDIS_HANDLE, OidRequest: *mut NDIS_OID_REQUEST) -> NDIS_STATUS;
 pub type MINIPORT_OID_REQUEST_HANDLER = Option<MINIPORT_OID_REQUEST>;
 
 /// `MINIPORT_SEND_NET_BUFFER_LISTS` (`MiniportSendNetBufferLists`).
@@ -183,34 +179,26 @@ pub type MINIPORT_RETURN_NET_BUFFER_LISTS = unsafe extern "system" fn(
 pub type MINIPORT_RETURN_NET_BUFFER_LISTS_HANDLER = Option<MINIPORT_RETURN_NET_BUFFER_LISTS>;
 
 /// `MINIPORT_CANCEL_SEND` (`MiniportCancelSend`).
-pub type MINIPORT_CANCEL_SEND =
-    unsafe extern "system" fn(MiniportAdapterContext: NDIS_HANDLE, CancelId: *mut c_void);
+pub type MINIPORT_CANCEL_SEND = unsafe extern "system" fn(MiniportAdapterContext: NDIS_HANDLE, CancelId: *mut c_void);
 pub type MINIPORT_CANCEL_SEND_HANDLER = Option<MINIPORT_CANCEL_SEND>;
 
 /// `MINIPORT_CHECK_FOR_HANG` (`MiniportCheckForHangEx`).
-pub type MINIPORT_CHECK_FOR_HANG =
-    unsafe extern "system" fn(MiniportAdapterContext: NDIS_HANDLE) -> BOOLEAN;
+pub type MINIPORT_CHECK_FOR_HANG = unsafe extern "system" fn(MiniportAdapterContext: NDIS_HANDLE) -> BOOLEAN;
 pub type MINIPORT_CHECK_FOR_HANG_HANDLER = Option<MINIPORT_CHECK_FOR_HANG>;
 
 /// `MINIPORT_RESET` (`MiniportResetEx`).
-pub type MINIPORT_RESET = unsafe extern "system" fn(
-    MiniportAdapterContext: NDIS_HANDLE,
-    AddressingReset: *mut BOOLEAN,
-) -> NDIS_STATUS;
+pub type MINIPORT_RESET =
+    unsafe extern "system" fn(MiniportAdapterContext: NDIS_HANDLE, AddressingReset: *mut BOOLEAN) -> NDIS_STATUS;
 pub type MINIPORT_RESET_HANDLER = Option<MINIPORT_RESET>;
 
 /// `MINIPORT_DEVICE_PNP_EVENT_NOTIFY` (`MiniportDevicePnPEventNotify`).
-pub type MINIPORT_DEVICE_PNP_EVENT_NOTIFY = unsafe extern "system" fn(
-    MiniportAdapterContext: NDIS_HANDLE,
-    NetDevicePnPEvent: *mut NET_DEVICE_PNP_EVENT,
-);
+pub type MINIPORT_DEVICE_PNP_EVENT_NOTIFY =
+    unsafe extern "system" fn(MiniportAdapterContext: NDIS_HANDLE, NetDevicePnPEvent: *mut NET_DEVICE_PNP_EVENT);
 pub type MINIPORT_DEVICE_PNP_EVENT_NOTIFY_HANDLER = Option<MINIPORT_DEVICE_PNP_EVENT_NOTIFY>;
 
 /// `MINIPORT_SHUTDOWN` (`MiniportShutdownEx`).
-pub type MINIPORT_SHUTDOWN = unsafe extern "system" fn(
-    MiniportAdapterContext: NDIS_HANDLE,
-    ShutdownAction: NDIS_SHUTDOWN_ACTION,
-);
+pub type MINIPORT_SHUTDOWN =
+    unsafe extern "system" fn(MiniportAdapterContext: NDIS_HANDLE, ShutdownAction: NDIS_SHUTDOWN_ACTION);
 pub type MINIPORT_SHUTDOWN_HANDLER = Option<MINIPORT_SHUTDOWN>;
 
 /// `MINIPORT_CANCEL_OID_REQUEST` (`MiniportCancelOidRequest`).
@@ -219,10 +207,8 @@ pub type MINIPORT_CANCEL_OID_REQUEST =
 pub type MINIPORT_CANCEL_OID_REQUEST_HANDLER = Option<MINIPORT_CANCEL_OID_REQUEST>;
 
 /// `MINIPORT_DIRECT_OID_REQUEST` (`MiniportDirectOidRequest`, NDIS 6.1).
-pub type MINIPORT_DIRECT_OID_REQUEST = unsafe extern "system" fn(
-    MiniportAdapterContext: NDIS_HANDLE,
-    OidRequest: *mut NDIS_OID_REQUEST,
-) -> NDIS_STATUS;
+pub type MINIPORT_DIRECT_OID_REQUEST =
+    unsafe extern "system" fn(MiniportAdapterContext: NDIS_HANDLE, OidRequest: *mut NDIS_OID_REQUEST) -> NDIS_STATUS;
 pub type MINIPORT_DIRECT_OID_REQUEST_HANDLER = Option<MINIPORT_DIRECT_OID_REQUEST>;
 
 /// `MINIPORT_CANCEL_DIRECT_OID_REQUEST` (`MiniportCancelDirectOidRequest`, NDIS 6.1).
@@ -231,10 +217,8 @@ pub type MINIPORT_CANCEL_DIRECT_OID_REQUEST =
 pub type MINIPORT_CANCEL_DIRECT_OID_REQUEST_HANDLER = Option<MINIPORT_CANCEL_DIRECT_OID_REQUEST>;
 
 /// `MINIPORT_SYNCHRONOUS_OID_REQUEST` (`MiniportSynchronousOidRequest`, NDIS 6.80).
-pub type MINIPORT_SYNCHRONOUS_OID_REQUEST = unsafe extern "system" fn(
-    MiniportAdapterContext: NDIS_HANDLE,
-    OidRequest: *mut NDIS_OID_REQUEST,
-) -> NDIS_STATUS;
+pub type MINIPORT_SYNCHRONOUS_OID_REQUEST =
+    unsafe extern "system" fn(MiniportAdapterContext: NDIS_HANDLE, OidRequest: *mut NDIS_OID_REQUEST) -> NDIS_STATUS;
 pub type MINIPORT_SYNCHRONOUS_OID_REQUEST_HANDLER = Option<MINIPORT_SYNCHRONOUS_OID_REQUEST>;
 
 // ---------------------------------------------------------------------------------------------
@@ -337,8 +321,7 @@ pub struct NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES {
     pub CheckForHangTimeInSeconds: u32,
     pub InterfaceType: NDIS_INTERFACE_TYPE,
 }
-pub type PNDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES =
-    *mut NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES;
+pub type PNDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES = *mut NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES;
 pub const NDIS_SIZEOF_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES_REVISION_1: usize = sizeof_through_field!(
     NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES,
     InterfaceType: NDIS_INTERFACE_TYPE

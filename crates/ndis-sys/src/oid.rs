@@ -286,8 +286,7 @@ pub struct NDIS_OID_REQUEST {
 }
 pub type PNDIS_OID_REQUEST = *mut NDIS_OID_REQUEST;
 
-pub const NDIS_SIZEOF_OID_REQUEST_REVISION_1: usize =
-    sizeof_through_field!(NDIS_OID_REQUEST, Reserved2: u16);
+pub const NDIS_SIZEOF_OID_REQUEST_REVISION_1: usize = sizeof_through_field!(NDIS_OID_REQUEST, Reserved2: u16);
 pub const NDIS_SIZEOF_OID_REQUEST_REVISION_2: usize = sizeof_through_field!(NDIS_OID_REQUEST, Flags: u32);
 
 zeroed_default!(

@@ -19,8 +19,7 @@ pub struct NDIS_LINK_STATE {
     pub AutoNegotiationFlags: u32,
 }
 pub type PNDIS_LINK_STATE = *mut NDIS_LINK_STATE;
-pub const NDIS_SIZEOF_LINK_STATE_REVISION_1: usize =
-    sizeof_through_field!(NDIS_LINK_STATE, AutoNegotiationFlags: u32);
+pub const NDIS_SIZEOF_LINK_STATE_REVISION_1: usize = sizeof_through_field!(NDIS_LINK_STATE, AutoNegotiationFlags: u32);
 
 pub const NDIS_LINK_PARAMETERS_REVISION_1: u8 = 1;
 

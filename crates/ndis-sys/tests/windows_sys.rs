@@ -785,7 +785,8 @@ fn structures_match_windows_sys() {
             DeferredContext, SystemArgument1, SystemArgument2, DpcData,
         ]
     );
-    n += same_layout!(ours::UNICODE_STRING, w32_foundation::UNICODE_STRING, size: true, [Length, MaximumLength, Buffer]);
+    n +=
+        same_layout!(ours::UNICODE_STRING, w32_foundation::UNICODE_STRING, size: true, [Length, MaximumLength, Buffer]);
     n += same_layout!(ours::LIST_ENTRY, w32_kernel::LIST_ENTRY, size: true, [Flink, Blink]);
     n += same_layout!(ours::GUID, windows_sys::core::GUID, size: true, [Data1 = data1, Data2 = data2, Data3 = data3, Data4 = data4]);
     println!("compared {n} structure layouts with windows-sys");
