@@ -78,7 +78,7 @@ CatalogFile = rvmini.cat\r\nDriverVer = 11/22/2026,0.1.0.0\r\nPnpLockdown = 1\r\
         .to_vec()
 }
 
-/// One 2048-bit test identity per test binary, kept in a directory under the target dir.
+/// One 2048-bit test identity per test binary, kept in a scratch directory outside the repository.
 pub fn identity() -> &'static SigningIdentity {
     static ID: OnceLock<SigningIdentity> = OnceLock::new();
     ID.get_or_init(|| {
@@ -88,11 +88,12 @@ pub fn identity() -> &'static SigningIdentity {
     })
 }
 
-/// A fresh scratch directory under cargo's per-test-target temporary directory.
+/// A fresh scratch directory in the system temporary directory. Not under the target dir: that
+/// usually sits inside the repository's work tree, where the identity store refuses to keep keys.
 pub fn scratch(name: &str) -> PathBuf {
     let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos();
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("driver-sign")
+    let d = std::env::temp_dir()
+        .join("rvmini-driver-sign-tests")
         .join(format!("{name}-{}-{nanos}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
     d
