@@ -8,8 +8,11 @@
 //! queued: transmission happens off the caller's context, so sends really are outstanding for a
 //! while, as on hardware.
 //!
-//! **Transmit DPC** (DISPATCH_LEVEL). Takes up to [`BATCH`] NBLs at a time, at most
-//! [`ROUNDS`] batches per run (then re-queues itself, keeping each DPC short). For a batch:
+//! **Transmit DPC** (DISPATCH_LEVEL). Windows may run a DPC that was queued again while
+//! running on a second processor at the same time; a [`Serial`] makes exactly one run the
+//! transmitter (so an adapter's frames leave in order) without losing the work a concurrent run
+//! announced. The transmitter takes up to [`BATCH`] NBLs at a time, at most [`ROUNDS`] batches
+//! per run (then gives up the role and re-queues the DPC, keeping each DPC short). For a batch:
 //! 1. validate every NET_BUFFER: at least an Ethernet header, at most MTU + header, and an MDL
 //!    chain that really holds `DataLength` bytes; a bad NBL gets `NDIS_STATUS_INVALID_LENGTH`
 //!    or `NDIS_STATUS_INVALID_DATA` and is counted as a transmit error. A valid NET_BUFFER's
@@ -36,6 +39,7 @@ use core::ptr::NonNull;
 use rvmini_core::frame::{self, FrameError, Mac};
 use rvmini_core::lifecycle::Refusal;
 use rvmini_core::queue::{Chain, Fifo};
+use rvmini_core::serial::Serial;
 use rvmini_core::stats::{Stats, Tally};
 use sys::{NDIS_HANDLE, NDIS_STATUS, NET_BUFFER, NET_BUFFER_LIST};
 
@@ -51,6 +55,7 @@ pub const MAX_QUEUED: usize = 4096;
 pub struct Transmit {
     queue: SpinLock<Fifo<SendNbl>>,
     dpc: Dpc,
+    serial: Serial,
 }
 
 impl Transmit {
@@ -205,19 +210,35 @@ pub unsafe extern "system" fn cancel_send(context: NDIS_HANDLE, cancel_id: *mut 
     complete(adapter, hits, |_| sys::NDIS_STATUS_SEND_ABORTED, Irql::AtMostDispatch);
 }
 
-/// The DPC routine: transmits queued sends.
+/// The DPC routine: transmits queued sends, one run at a time.
 unsafe extern "system" fn transmit_dpc(_dpc: *mut sys::KDPC, context: *mut c_void, _a1: *mut c_void, _a2: *mut c_void) {
     // SAFETY: the DPC's context is its adapter, which outlives the DPC (halt stops it first).
     let adapter = unsafe { &*context.cast::<Adapter>() };
-    for _ in 0..ROUNDS {
-        let batch = adapter.tx.queue.lock_at(Irql::Dispatch).take(BATCH);
-        if batch.is_empty() {
+    let tx = &adapter.tx;
+    if !tx.serial.enter() {
+        // Another run is transmitting and will see the announcement.
+        return;
+    }
+    let mut rounds = 0usize;
+    loop {
+        tx.serial.begin_pass();
+        loop {
+            let batch = tx.queue.lock_at(Irql::Dispatch).take(BATCH);
+            if batch.is_empty() {
+                break;
+            }
+            transmit(adapter, batch);
+            rounds = rounds.saturating_add(1);
+            if rounds >= ROUNDS {
+                // Yield the processor: give up the role first, then queue a new run.
+                tx.serial.release();
+                tx.dpc.queue();
+                return;
+            }
+        }
+        if !tx.serial.leave() {
             return;
         }
-        transmit(adapter, batch);
-    }
-    if !adapter.tx.queue.lock_at(Irql::Dispatch).is_empty() {
-        adapter.tx.dpc.queue();
     }
 }
 

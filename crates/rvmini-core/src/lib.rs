@@ -12,6 +12,7 @@
 //! | [`frame`] | Ethernet frame limits and destination classification |
 //! | [`mac`] | MAC address generation and `NetworkAddress` validation |
 //! | [`oidbuf`] | how a query answer fits the caller's buffer (short buffers, 64-bit counters) |
+//! | [`serial`] | one transmit pass at a time, without lost wake-ups |
 //! | [`config`] | validation of registry keywords |
 //! | [`stats`] | atomic statistics counters |
 #![cfg_attr(not(any(test, feature = "loom")), no_std)]
@@ -26,5 +27,6 @@ pub mod lifecycle;
 pub mod mac;
 pub mod oidbuf;
 pub mod queue;
+pub mod serial;
 pub mod stats;
 mod sync;

@@ -9,6 +9,7 @@ use loom::sync::{Arc, Mutex};
 use loom::thread;
 use rvmini_core::lifecycle::{Lifecycle, PauseOutcome, Refusal, State, Wake};
 use rvmini_core::queue::{Chain, Fifo, QueueLink};
+use rvmini_core::serial::Serial;
 use std::cell::Cell;
 use std::ptr::NonNull;
 
@@ -207,5 +208,58 @@ fn cancel_races_transmit_and_pause_flush() {
         }
         assert_eq!(pauses(&wakes), usize::from(outcome == PauseOutcome::Pending));
         assert_eq!(adapter.life.state(), State::Paused);
+    });
+}
+
+/// Two instances of the transmit DPC race each other and a sender. Whatever the interleaving,
+/// every queued item is processed exactly once, by one worker at a time, and nothing is left in
+/// the queue when all runs have ended (no lost wake-up).
+#[test]
+fn serialized_dpc_runs_lose_no_work() {
+    model(|| {
+        let queue = Arc::new(Mutex::new(Vec::<u32>::new()));
+        let serial = Arc::new(Serial::new());
+        let processed = Arc::new(Mutex::new(Vec::<u32>::new()));
+        let workers = Arc::new(AtomicUsize::new(0));
+
+        let dpc = {
+            let (queue, serial, processed, workers) =
+                (queue.clone(), serial.clone(), processed.clone(), workers.clone());
+            move || {
+                if serial.enter() {
+                    loop {
+                        assert_eq!(workers.fetch_add(1, Ordering::SeqCst), 0, "one worker at a time");
+                        serial.begin_pass();
+                        loop {
+                            let item = queue.lock().unwrap().pop();
+                            match item {
+                                Some(i) => processed.lock().unwrap().push(i),
+                                None => break,
+                            }
+                        }
+                        workers.fetch_sub(1, Ordering::SeqCst);
+                        if !serial.leave() {
+                            break;
+                        }
+                    }
+                }
+            }
+        };
+        // The sender queues an item, then queues the DPC (which runs as a second instance).
+        let sender = {
+            let (queue, dpc) = (queue.clone(), dpc.clone());
+            thread::spawn(move || {
+                queue.lock().unwrap().push(2);
+                dpc();
+            })
+        };
+        queue.lock().unwrap().push(1);
+        dpc();
+        sender.join().unwrap();
+
+        assert!(queue.lock().unwrap().is_empty(), "no item left behind");
+        let mut done = processed.lock().unwrap().clone();
+        done.sort_unstable();
+        assert_eq!(done, vec![1, 2]);
     });
 }
