@@ -18,27 +18,11 @@ fn main() {
     println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rerun-if-changed=xtask/src/toolchain.rs");
 
-    if std::env::var("TARGET").is_ok_and(|target| target == toolchain::WINDOWS_TARGET)
-        && let Err(sentence) = check_toolchain()
-    {
-        println!("cargo::error={sentence}");
+    // Building for x86_64-pc-windows-msvc without the pieces it needs: one sentence, then stop.
+    if !toolchain::build_script_check() {
         return;
     }
     wdk();
-}
-
-/// One sentence naming what is missing, or `Ok` when the toolchain can build the driver.
-fn check_toolchain() -> Result<(), String> {
-    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-    let host = std::env::var("HOST").map_err(|_| "cargo did not set HOST for the build script".to_owned())?;
-    let rustflags: Vec<String> = std::env::var("CARGO_ENCODED_RUSTFLAGS")
-        .map(|flags| flags.split('\x1f').filter(|flag| !flag.is_empty()).map(str::to_owned).collect())
-        .unwrap_or_default();
-    let sysroot = toolchain::sysroot(std::process::Command::new(rustc), &rustflags)?;
-    match toolchain::missing(&sysroot, &host) {
-        Some(missing) => Err(missing.sentence()),
-        None => Ok(()),
-    }
 }
 
 /// Windows host with the WDK: windows-drivers-rs' binary configuration (not exercised by CI).

@@ -15,6 +15,7 @@ macro_rules! fail {
 
 mod inf;
 mod package;
+mod sign;
 mod test;
 mod toolchain;
 mod workspace;

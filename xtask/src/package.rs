@@ -1,11 +1,17 @@
-//! `cargo xtask package`: build rvmini.sys and lay out the driver package folder.
+//! `cargo xtask package`: build rvmini.sys, lay out the driver package folder and test-sign it.
 //!
 //! The folder follows the windows-drivers-rs convention,
 //! `<target-dir>/x86_64-pc-windows-msvc/release/rvmini_package/`, and holds:
-//! * `rvmini.sys`: the linker's `rvmini.dll` (a cdylib), renamed;
+//! * `rvmini.sys`: the linker's `rvmini.dll` (a cdylib), renamed, with an embedded Authenticode
+//!   signature;
 //! * `rvmini.pdb`: its debug symbols (the image's CodeView record names this file);
 //! * `rvmini.map`: the linker map (`/MAP` in `.cargo/config.toml`);
-//! * `rvmini.inf`: `driver.inx` stamped as stampinf would (see `inf.rs`).
+//! * `rvmini.inf`: `driver.inx` stamped as stampinf would (see `inf.rs`);
+//! * `rvmini.cat`: the signed catalog over the signed `rvmini.sys` and `rvmini.inf`;
+//! * `rvmini-test-signing.cer`: the signing certificate, to trust on a test machine.
+//!
+//! Signing is [`crate::sign`]. `--unsigned` leaves out the last two files and the signature, for
+//! developers who only want the image (Windows will not install such a package).
 //!
 //! The folder is recreated on every run, so nothing stale survives.
 
@@ -14,16 +20,27 @@ use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::inf::{self, DriverVer};
+use crate::sign;
 use crate::toolchain::{self, Missing, WINDOWS_TARGET};
 use crate::workspace::{self, DRIVER_PACKAGE, Workspace};
 use crate::{Context, Result};
 
 pub const COMMAND: crate::Command = crate::Command {
     name: "package",
-    usage: "package",
-    about: "build rvmini.sys (release) and lay out target/x86_64-pc-windows-msvc/release/rvmini_package/",
+    usage: "package [--unsigned]",
+    about: "build rvmini.sys (release), stamp rvmini.inf and test-sign both (rvmini.cat) in \
+            target/x86_64-pc-windows-msvc/release/rvmini_package/",
     run,
 };
+
+/// Whether `cargo xtask package` signs the package.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signing {
+    /// The default: embedded signature on rvmini.sys, rvmini.cat, the .cer.
+    Signed,
+    /// `--unsigned`: only the image, its symbols and the INF.
+    Unsigned,
+}
 
 /// The INF template, relative to the workspace root.
 const INX: &str = "driver.inx";
@@ -31,20 +48,51 @@ const INX: &str = "driver.inx";
 const INF_ARCH: &str = "amd64";
 
 fn run(args: &[String]) -> Result<()> {
-    if let Some(arg) = args.first() {
-        fail!("unexpected argument `{arg}` (usage: cargo xtask package)");
-    }
+    let signing = parse_args(args)?;
     let workspace = Workspace::load()?;
-    let dir = build(&workspace)?;
+    let dir = build_with(&workspace, signing)?;
     println!("package: {}", dir.display());
     for entry in list(&dir)? {
         println!("  {:>10}  {}", entry.1, entry.0);
     }
+    if signing == Signing::Unsigned {
+        println!("package: unsigned (--unsigned): no signature and no rvmini.cat, so Windows will not install it");
+    }
     Ok(())
 }
 
-/// Build the driver and (re)create its package folder; returns the folder.
+fn parse_args(args: &[String]) -> Result<Signing> {
+    let mut signing = Signing::Signed;
+    for arg in args {
+        match arg.as_str() {
+            "--unsigned" => signing = Signing::Unsigned,
+            other => fail!("unexpected argument `{other}` (usage: cargo xtask {})", COMMAND.usage),
+        }
+    }
+    Ok(signing)
+}
+
+/// Build, lay out and sign the package (what `cargo xtask package` does); returns the folder.
 pub fn build(workspace: &Workspace) -> Result<PathBuf> {
+    build_with(workspace, Signing::Signed)
+}
+
+/// Build and lay out the package, signed or not; returns the folder.
+pub fn build_with(workspace: &Workspace, signing: Signing) -> Result<PathBuf> {
+    // Signing set-up errors (no osslsigncode, a bad PFX) stop us before the long build.
+    let identity = match signing {
+        Signing::Signed => Some(sign::prepare(workspace)?),
+        Signing::Unsigned => None,
+    };
+    let dir = build_unsigned(workspace)?;
+    if let Some(identity) = identity {
+        sign::sign(&dir, &identity)?;
+    }
+    Ok(dir)
+}
+
+/// Build the driver and (re)create its package folder without signing; returns the folder.
+fn build_unsigned(workspace: &Workspace) -> Result<PathBuf> {
     ensure_driver_toolchain(workspace)?;
 
     let mut cargo = workspace.cargo();
@@ -213,4 +261,21 @@ fn host_triple(rustc: &std::ffi::OsStr, root: &Path) -> Result<String> {
         .find_map(|line| line.strip_prefix("host: "))
         .map(|host| host.trim().to_owned())
         .ok_or_else(|| crate::Failure::new(format!("`{}` reported no host triple", workspace::render(&command))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Signing> {
+        parse_args(&args.iter().map(|arg| (*arg).to_owned()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn signed_by_default_unsigned_on_request() {
+        assert_eq!(parse(&[]).unwrap(), Signing::Signed);
+        assert_eq!(parse(&["--unsigned"]).unwrap(), Signing::Unsigned);
+        assert!(parse(&["--unsigend"]).is_err());
+        assert!(parse(&["--unsigned", "extra"]).is_err());
+    }
 }

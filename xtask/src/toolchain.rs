@@ -5,8 +5,12 @@
 //! build ends in a wall of "can't find crate for `core`" or "linker `rust-lld` not found" errors.
 //! This module finds out which piece is missing and says so in one sentence.
 //!
-//! The file is shared: `cargo xtask package` uses it as a module, and the root `build.rs`
-//! includes it with `#[path = "xtask/src/toolchain.rs"]`, so both give the same answer.
+//! The file is shared: `cargo xtask package` uses it as a module, and the build scripts of the
+//! driver (the root `build.rs`) and of its two dependencies (`crates/ndis-sys/build.rs`,
+//! `crates/rvmini-core/build.rs`) include it with `#[path]` and call [`build_script_check`], so
+//! all of them give the same answer. The dependencies need the check too: cargo compiles them in
+//! parallel with (and often before) the driver's build script, and without a check of their own a
+//! missing target library shows up first as rustc's `E0463 can't find crate for core` from them.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -90,4 +94,36 @@ fn has_core(dir: &Path) -> bool {
         let name = name.to_string_lossy();
         name.starts_with("libcore-") && name.ends_with(".rlib")
     })
+}
+
+/// For build scripts: when cargo builds for [`WINDOWS_TARGET`] and the toolchain cannot build
+/// the driver, print `cargo::error=<one sentence>` (which fails the build script, so cargo
+/// compiles nothing that depends on it) and return `false`. Reads the variables cargo gives
+/// build scripts (`TARGET`, `HOST`, `RUSTC`, `CARGO_ENCODED_RUSTFLAGS`); does nothing for other
+/// targets, so host builds (`cargo check`, `cargo test`, clippy) are unaffected.
+#[allow(dead_code, reason = "used by the build scripts that include this file, not by xtask")]
+pub fn build_script_check() -> bool {
+    if !std::env::var("TARGET").is_ok_and(|target| target == WINDOWS_TARGET) {
+        return true;
+    }
+    let check = || -> Result<Option<Missing>, String> {
+        let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+        let host = std::env::var("HOST").map_err(|_| "cargo did not set HOST for the build script".to_owned())?;
+        let rustflags: Vec<String> = std::env::var("CARGO_ENCODED_RUSTFLAGS")
+            .map(|flags| flags.split('\x1f').filter(|flag| !flag.is_empty()).map(str::to_owned).collect())
+            .unwrap_or_default();
+        let sysroot = sysroot(Command::new(rustc), &rustflags)?;
+        Ok(missing(&sysroot, &host))
+    };
+    match check() {
+        Ok(None) => true,
+        Ok(Some(missing)) => {
+            println!("cargo::error={}", missing.sentence());
+            false
+        }
+        Err(sentence) => {
+            println!("cargo::error={sentence}");
+            false
+        }
+    }
 }

@@ -1,16 +1,21 @@
 //! Shared helpers for the driver-sign integration tests: a test PE image, a test identity, and
-//! access to the independent checkers (`osslsigncode`, `signify`).
+//! access to the independent checkers (`osslsigncode`, `signify`; in [`tools`], which the root
+//! test `tests/signing.rs` shares).
 
 #![allow(dead_code)]
 
+mod tools;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::{Mutex, OnceLock};
+use std::process::Output;
+use std::sync::OnceLock;
 use std::time::SystemTime;
 
 use driver_sign::SigningIdentity;
 use object::pe;
 use object::write::pe::{NtHeaders, Writer};
+
+pub use tools::*;
 
 /// A small but complete PE32+ kernel-mode image (AMD64, native subsystem, `.text`, `.rdata`,
 /// `.data`, `.reloc` with a base relocation), built with `object`'s PE writer. `seed` varies
@@ -92,9 +97,8 @@ pub fn identity() -> &'static SigningIdentity {
 /// usually sits inside the repository's work tree, where the identity store refuses to keep keys.
 pub fn scratch(name: &str) -> PathBuf {
     let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos();
-    let d = std::env::temp_dir()
-        .join("rvmini-driver-sign-tests")
-        .join(format!("{name}-{}-{nanos}", std::process::id()));
+    let d =
+        std::env::temp_dir().join("rvmini-driver-sign-tests").join(format!("{name}-{}-{nanos}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
     d
 }
@@ -106,99 +110,8 @@ pub fn cert_pem_file(dir: &Path) -> PathBuf {
     p
 }
 
-/// Whether a missing external checker must fail the test rather than skip it.
-pub fn tools_required() -> bool {
-    std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "0" && v != "false")
-        || std::env::var_os("RVMINI_REQUIRE_SIGN_TOOLS").is_some_and(|v| v == "1")
-}
-
-/// Reports a checker that is not installed: a test failure in CI (or with
-/// `RVMINI_REQUIRE_SIGN_TOOLS=1`), otherwise a loud skip. Returns `false` to make the caller
-/// return early.
-pub fn missing_tool(what: &str, how: &str) -> bool {
-    let msg = format!(
-        "\n========================================================================\n\
-         SKIPPED: {what} is not available, so this independent check did not run.\n\
-         Install it: {how}\n\
-         ========================================================================\n"
-    );
-    assert!(!tools_required(), "{msg}");
-    eprintln!("{msg}");
-    false
-}
-
-/// `osslsigncode` is runnable.
-pub fn have_osslsigncode() -> bool {
-    Command::new("osslsigncode").arg("--version").output().is_ok_and(|o| o.status.success())
-        || missing_tool("osslsigncode", "apt-get install osslsigncode")
-}
-
-/// Runs osslsigncode and returns its output (never panics on a non-zero exit).
-pub fn osslsigncode(args: &[&std::ffi::OsStr]) -> Output {
-    Command::new("osslsigncode").args(args).output().expect("run osslsigncode")
-}
-
-/// Prints a command's output for the test log.
-pub fn show(label: &str, out: &Output) -> String {
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    eprintln!("--- {label}: {} ---\n{text}", out.status);
-    text
-}
-
-/// The Python interpreter that can import `signify`: `RVMINI_SIGNIFY_PYTHON` if set, else the
-/// system `python3` if it has signify, else a venv under the target directory into which
-/// `signify==0.9.3` is installed from PyPI on first use. `None` if none of that works.
-pub fn signify_python() -> Option<PathBuf> {
-    static PY: OnceLock<Option<PathBuf>> = OnceLock::new();
-    static LOCK: Mutex<()> = Mutex::new(());
-    PY.get_or_init(|| {
-        let _g = LOCK.lock().unwrap();
-        let has_signify = |py: &Path| {
-            Command::new(py)
-                .args(["-c", "import signify.authenticode.trust_list"])
-                .env("PYTHONDONTWRITEBYTECODE", "1")
-                .output()
-                .is_ok_and(|o| {
-                    // Import may fail on the oscrypto bug; the checker works around it, so only
-                    // "module not found" counts as missing.
-                    o.status.success() || !String::from_utf8_lossy(&o.stderr).contains("No module named")
-                })
-        };
-        if let Some(p) = std::env::var_os("RVMINI_SIGNIFY_PYTHON") {
-            let p = PathBuf::from(p);
-            return has_signify(&p).then_some(p);
-        }
-        let system = PathBuf::from("python3");
-        if has_signify(&system) {
-            return Some(system);
-        }
-        let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("signify-venv");
-        let py = venv.join("bin").join("python");
-        if py.exists() && has_signify(&py) {
-            return Some(py);
-        }
-        eprintln!("driver-sign tests: creating {} with signify==0.9.3 from PyPI", venv.display());
-        let made = Command::new("python3").arg("-m").arg("venv").arg(&venv).status().is_ok_and(|s| s.success())
-            && Command::new(&py)
-                .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "signify==0.9.3"])
-                .status()
-                .is_ok_and(|s| s.success());
-        (made && has_signify(&py)).then_some(py)
-    })
-    .clone()
-}
-
 /// Runs `tests/check_catalog.py` on a catalog and member files.
 pub fn check_catalog(py: &Path, cat: &Path, cert: &Path, files: &[&Path]) -> Output {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("check_catalog.py");
-    Command::new(py)
-        .arg(script)
-        .arg("--cat")
-        .arg(cat)
-        .arg("--cert")
-        .arg(cert)
-        .args(files)
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .output()
-        .expect("run check_catalog.py")
+    run_check_catalog(&script, py, cat, cert, files)
 }
