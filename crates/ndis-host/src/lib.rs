@@ -13,17 +13,24 @@
 //! | [`trace`] | the call trace and its Mermaid rendering |
 //! | [`fault`] | allocation fault injection |
 //! | [`clock`] | real or virtual time |
+//! | [`exec`] | worker threads (threaded mode) and the seeded scheduler (deterministic mode) |
+//! | [`sim`] | the API tests, the CLI and the benchmarks drive a host with |
+//! | [`scenario`] | the lifecycle with traffic, as one call |
 // Host functions often return something callers may ignore (previous values, "was it queued").
 #![allow(clippy::must_use_candidate)]
 
 pub mod abi;
 pub mod clock;
 pub mod crash;
+pub mod exec;
 pub mod fault;
 pub mod host;
 pub mod imports;
 pub mod kernel;
 pub mod loader;
 pub mod ndis;
+pub mod rng;
+pub mod scenario;
+pub mod sim;
 pub mod trace;
 pub mod verifier;

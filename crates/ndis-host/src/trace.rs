@@ -135,7 +135,7 @@ impl Trace {
         let seq = self.seq.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
         let event = Event { seq, level, adapter, dir, name: name.to_owned(), detail: detail(), status };
         if level <= self.config.print {
-            eprintln!("{event}");
+            println!("{event}");
         }
         if level <= self.config.keep && self.config.max_kept > 0 {
             let mut events = self.events.lock().unwrap_or_else(std::sync::PoisonError::into_inner);

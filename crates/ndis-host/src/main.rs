@@ -1,0 +1,185 @@
+//! `ndis-host`: run a real NDIS 6 miniport image (`rvmini.sys`) on Linux.
+//!
+//! ```text
+//! ndis-host run <image.sys> [--adapters N] [--cycles N] [--seed S | --threaded]
+//!               [--sizes 64,512,1514] [--chain N] [--hold-ms N] [--jumbo]
+//!               [--trace off|lifecycle|datapath|kernel] [--mermaid FILE] [--log]
+//! ndis-host inspect <image.sys>
+//! ```
+//!
+//! `run` loads the image, runs DriverEntry, creates the adapters on the hub, initializes and
+//! restarts them, runs pause/restart cycles with traffic between the adapters, then pauses,
+//! halts and unloads — printing the trace of NDIS-to-miniport and miniport-to-NDIS calls as it
+//! goes, a progress line on long runs, and a summary. The exit status is 0 only if the
+//! verifier found nothing and no frame was lost or corrupted.
+
+use ndis_host::host::{HostConfig, Mode};
+use ndis_host::loader::{ExportTable, Image};
+use ndis_host::ndis::protocol::ReturnPolicy;
+use ndis_host::scenario::{self, Lifecycle};
+use ndis_host::sim::Sim;
+use ndis_host::trace::{Level, Trace, TraceConfig};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime};
+
+const USAGE: &str = "usage:
+  ndis-host run <image.sys> [--adapters N] [--cycles N] [--seed S | --threaded]
+                [--sizes 64,512,1514] [--chain N] [--hold-ms N] [--jumbo]
+                [--trace off|lifecycle|datapath|kernel] [--mermaid FILE] [--log]
+  ndis-host inspect <image.sys>";
+
+struct RunArgs {
+    image: PathBuf,
+    lifecycle: Lifecycle,
+    mode: Mode,
+    trace: Level,
+    mermaid: Option<PathBuf>,
+    log: bool,
+}
+
+fn value<T: std::str::FromStr>(args: &mut impl Iterator<Item = String>, flag: &str) -> Result<T, String> {
+    let v = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+    v.parse().map_err(|_| format!("{flag}: cannot parse {v:?}"))
+}
+
+fn parse_run(mut args: impl Iterator<Item = String>) -> Result<RunArgs, String> {
+    let mut image = None;
+    let mut lifecycle = Lifecycle { cycles: 10, ..Lifecycle::default() };
+    let seed = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64 & 0xFFFF_FFFF);
+    let mut mode = Mode::Deterministic { seed };
+    let mut trace = Level::Lifecycle;
+    let mut mermaid = None;
+    let mut log = false;
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--adapters" => lifecycle.adapters = value(&mut args, &a)?,
+            "--cycles" => lifecycle.cycles = value(&mut args, &a)?,
+            "--seed" => mode = Mode::Deterministic { seed: value(&mut args, &a)? },
+            "--threaded" => mode = Mode::Threaded,
+            "--chain" => lifecycle.chain = value(&mut args, &a)?,
+            "--hold-ms" => lifecycle.policy = ReturnPolicy::Hold(Duration::from_millis(value(&mut args, &a)?)),
+            "--jumbo" => {
+                lifecycle.jumbo = Some(9014);
+                lifecycle.frame_sizes.push(9014);
+            }
+            "--sizes" => {
+                let v: String = value(&mut args, &a)?;
+                lifecycle.frame_sizes = v.split(',').map(|s| s.trim().parse().map_err(|_| format!("--sizes: bad size {s:?}"))).collect::<Result<_, _>>()?;
+            }
+            "--trace" => {
+                trace = match value::<String>(&mut args, &a)?.as_str() {
+                    "off" => Level::Off,
+                    "lifecycle" => Level::Lifecycle,
+                    "datapath" => Level::Datapath,
+                    "kernel" => Level::Kernel,
+                    other => return Err(format!("--trace: unknown level {other:?}")),
+                }
+            }
+            "--mermaid" => mermaid = Some(PathBuf::from(value::<String>(&mut args, &a)?)),
+            "--log" => log = true,
+            s if s.starts_with("--") => return Err(format!("unknown option {s}")),
+            s => {
+                if image.replace(PathBuf::from(s)).is_some() {
+                    return Err("more than one image given".into());
+                }
+            }
+        }
+    }
+    if lifecycle.adapters < 2 {
+        return Err("--adapters: at least 2 (the hub needs a peer)".into());
+    }
+    if lifecycle.frame_sizes.is_empty() {
+        return Err("--sizes: at least one size".into());
+    }
+    let image = image.ok_or("no image given")?;
+    Ok(RunArgs { image, lifecycle, mode, trace, mermaid, log })
+}
+
+fn run(args: RunArgs) -> ExitCode {
+    let config = HostConfig {
+        mode: args.mode,
+        trace: TraceConfig { keep: if args.mermaid.is_some() { Level::Lifecycle } else { Level::Off }, print: args.trace, max_kept: 100_000 },
+        echo_driver_log: args.log,
+        ..HostConfig::default()
+    };
+    let sim = Sim::new(config);
+    if let Err(e) = sim.load(&args.image) {
+        eprintln!("ndis-host: {}: {e}", args.image.display());
+        return ExitCode::from(2);
+    }
+    match args.mode {
+        Mode::Deterministic { seed } => eprintln!("ndis-host: deterministic mode, seed {seed} (replay with --seed {seed})"),
+        Mode::Threaded => eprintln!("ndis-host: threaded mode"),
+    }
+    let tty = std::io::stderr().is_terminal();
+    let progress = |done: usize, total: usize| {
+        if total < 20 {
+            return;
+        }
+        let step = (total / 20).max(1);
+        if tty {
+            eprint!("\rndis-host: cycle {done}/{total}");
+            let _ = std::io::stderr().flush();
+            if done == total {
+                eprintln!();
+            }
+        } else if done % step == 0 || done == total {
+            eprintln!("ndis-host: cycle {done}/{total}");
+        }
+    };
+    let report = scenario::run_lifecycle(&sim, &args.lifecycle, &progress);
+    if let Some(path) = &args.mermaid {
+        let events = sim.host().trace.events();
+        let text = format!("```mermaid\n{}```\n", Trace::mermaid(&events));
+        if let Err(e) = std::fs::write(path, text) {
+            eprintln!("ndis-host: cannot write {}: {e}", path.display());
+        }
+    }
+    println!("--- summary ---\n{report}");
+    if report.clean() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}
+
+fn inspect(path: Option<String>) -> ExitCode {
+    let Some(path) = path else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let host = ndis_host::host::HostInner::new(HostConfig::default());
+    let exports: &ExportTable = host.exports();
+    match Image::load(std::path::Path::new(&path), exports) {
+        Ok(image) => {
+            println!("{}: AMD64 kernel image, {} bytes mapped at {:#x}, entry {}", path, image.size(), image.base(), ndis_host::crash::describe(image.entry_point()));
+            for s in image.sections() {
+                println!("  section {s:?}");
+            }
+            for i in image.imports() {
+                println!("  import {i:?}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("ndis-host: {path}: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    match args.next().as_deref() {
+        Some("run") => match parse_run(args) {
+            Ok(a) => run(a),
+            Err(e) => {
+                eprintln!("ndis-host: {e}\n{USAGE}");
+                ExitCode::from(2)
+            }
+        },
+        Some("inspect") => inspect(args.next()),
+        _ => {
+            eprintln!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}

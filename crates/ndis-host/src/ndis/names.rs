@@ -1,0 +1,98 @@
+//! Readable names for NDIS status codes and OIDs in traces and findings.
+
+use ndis_sys as sys;
+
+/// The name of an NDIS status, or its hex value.
+#[must_use]
+pub fn status(s: sys::NDIS_STATUS) -> String {
+    let name = match s {
+        sys::NDIS_STATUS_SUCCESS => "NDIS_STATUS_SUCCESS",
+        sys::NDIS_STATUS_PENDING => "NDIS_STATUS_PENDING",
+        sys::NDIS_STATUS_FAILURE => "NDIS_STATUS_FAILURE",
+        sys::NDIS_STATUS_RESOURCES => "NDIS_STATUS_RESOURCES",
+        sys::NDIS_STATUS_NOT_SUPPORTED => "NDIS_STATUS_NOT_SUPPORTED",
+        sys::NDIS_STATUS_PAUSED => "NDIS_STATUS_PAUSED",
+        sys::NDIS_STATUS_SEND_ABORTED => "NDIS_STATUS_SEND_ABORTED",
+        sys::NDIS_STATUS_RESET_IN_PROGRESS => "NDIS_STATUS_RESET_IN_PROGRESS",
+        sys::NDIS_STATUS_INVALID_LENGTH => "NDIS_STATUS_INVALID_LENGTH",
+        sys::NDIS_STATUS_BUFFER_TOO_SHORT => "NDIS_STATUS_BUFFER_TOO_SHORT",
+        sys::NDIS_STATUS_INVALID_DATA => "NDIS_STATUS_INVALID_DATA",
+        sys::NDIS_STATUS_INVALID_OID => "NDIS_STATUS_INVALID_OID",
+        sys::NDIS_STATUS_MULTICAST_FULL => "NDIS_STATUS_MULTICAST_FULL",
+        sys::NDIS_STATUS_ADAPTER_NOT_READY => "NDIS_STATUS_ADAPTER_NOT_READY",
+        sys::NDIS_STATUS_LOW_POWER_STATE => "NDIS_STATUS_LOW_POWER_STATE",
+        sys::NDIS_STATUS_ADAPTER_REMOVED => "NDIS_STATUS_ADAPTER_REMOVED",
+        sys::NDIS_STATUS_INVALID_PARAMETER => "NDIS_STATUS_INVALID_PARAMETER",
+        sys::NDIS_STATUS_LINK_STATE => "NDIS_STATUS_LINK_STATE",
+        _ => return format!("{:#010x}", s.cast_unsigned()),
+    };
+    name.to_owned()
+}
+
+/// The name of an OID, or its hex value.
+#[must_use]
+pub fn oid(o: sys::NDIS_OID) -> String {
+    macro_rules! names {
+        ($($n:ident),* $(,)?) => {
+            match o {
+                $(sys::$n => return stringify!($n).to_owned(),)*
+                _ => {}
+            }
+        };
+    }
+    names!(
+        OID_GEN_SUPPORTED_LIST,
+        OID_GEN_HARDWARE_STATUS,
+        OID_GEN_MEDIA_SUPPORTED,
+        OID_GEN_MEDIA_IN_USE,
+        OID_GEN_PHYSICAL_MEDIUM,
+        OID_GEN_MAXIMUM_FRAME_SIZE,
+        OID_GEN_MAXIMUM_TOTAL_SIZE,
+        OID_GEN_MAXIMUM_LOOKAHEAD,
+        OID_GEN_CURRENT_LOOKAHEAD,
+        OID_GEN_LINK_SPEED,
+        OID_GEN_TRANSMIT_BUFFER_SPACE,
+        OID_GEN_RECEIVE_BUFFER_SPACE,
+        OID_GEN_TRANSMIT_BLOCK_SIZE,
+        OID_GEN_RECEIVE_BLOCK_SIZE,
+        OID_GEN_VENDOR_ID,
+        OID_GEN_VENDOR_DESCRIPTION,
+        OID_GEN_VENDOR_DRIVER_VERSION,
+        OID_GEN_DRIVER_VERSION,
+        OID_GEN_CURRENT_PACKET_FILTER,
+        OID_GEN_MAXIMUM_SEND_PACKETS,
+        OID_GEN_MAC_OPTIONS,
+        OID_GEN_MEDIA_CONNECT_STATUS,
+        OID_GEN_LINK_STATE,
+        OID_GEN_XMIT_OK,
+        OID_GEN_RCV_OK,
+        OID_GEN_XMIT_ERROR,
+        OID_GEN_RCV_ERROR,
+        OID_GEN_RCV_NO_BUFFER,
+        OID_GEN_RCV_DISCARDS,
+        OID_GEN_XMIT_DISCARDS,
+        OID_GEN_TRANSMIT_QUEUE_LENGTH,
+        OID_GEN_STATISTICS,
+        OID_GEN_INTERRUPT_MODERATION,
+        OID_GEN_LINK_PARAMETERS,
+        OID_802_3_PERMANENT_ADDRESS,
+        OID_802_3_CURRENT_ADDRESS,
+        OID_802_3_MULTICAST_LIST,
+        OID_802_3_MAXIMUM_LIST_SIZE,
+        OID_802_3_RCV_ERROR_ALIGNMENT,
+        OID_802_3_XMIT_ONE_COLLISION,
+        OID_802_3_XMIT_MORE_COLLISIONS,
+        OID_802_3_XMIT_DEFERRED,
+        OID_802_3_XMIT_MAX_COLLISIONS,
+        OID_802_3_RCV_OVERRUN,
+        OID_802_3_XMIT_UNDERRUN,
+        OID_802_3_XMIT_HEARTBEAT_FAILURE,
+        OID_802_3_XMIT_TIMES_CRS_LOST,
+        OID_802_3_XMIT_LATE_COLLISIONS,
+        OID_PNP_CAPABILITIES,
+        OID_PNP_QUERY_POWER,
+        OID_PNP_SET_POWER,
+        OID_GEN_MINIPORT_RESTART_ATTRIBUTES,
+    );
+    format!("{o:#010x}")
+}

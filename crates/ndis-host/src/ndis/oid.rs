@@ -1,0 +1,256 @@
+//! OID requests: NDIS builds an `NDIS_OID_REQUEST`, calls MiniportOidRequest at PASSIVE_LEVEL,
+//! and the request completes either by the handler's return value or, after
+//! `NDIS_STATUS_PENDING`, by one `NdisMOidRequestComplete`.
+//!
+//! The information buffer is followed by guard bytes; a miniport that writes past
+//! `InformationBufferLength` is caught when the request completes (`Oid.BytesWritten`).
+
+use super::adapter::Adapter;
+use super::calls::adapter_for;
+use super::miniport::{CallError, HostBuf};
+use super::names;
+use crate::abi::ImportCall;
+use crate::host::thread::{self, PASSIVE};
+use crate::host::HostInner;
+use crate::trace::{Dir, Level};
+use crate::verifier::Rule;
+use ndis_sys as sys;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::Duration;
+
+/// Guard bytes after each information buffer.
+const GUARD: usize = 32;
+const GUARD_BYTE: u8 = 0xA5;
+
+/// The kind of request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `NdisRequestQueryInformation`.
+    Query,
+    /// `NdisRequestSetInformation`.
+    Set,
+    /// `NdisRequestQueryStatistics`.
+    Statistics,
+}
+
+/// The outcome of a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OidResult {
+    /// Final status.
+    pub status: i32,
+    /// BytesWritten (query) or BytesRead (set).
+    pub bytes: u32,
+    /// BytesNeeded.
+    pub needed: u32,
+    /// The bytes written (queries), `bytes` long.
+    pub data: Vec<u8>,
+    /// SupportedRevision.
+    pub supported_revision: u8,
+    /// The handler returned PENDING.
+    pub pended: bool,
+}
+
+/// A request in flight.
+#[derive(Debug)]
+struct Pending {
+    request: u64,
+    returned: bool,
+    completion: Option<i32>,
+}
+
+/// OID requests pending per adapter (NDIS issues one at a time per adapter).
+#[derive(Debug, Default)]
+pub struct Oids {
+    pending: Mutex<Vec<(usize, Pending)>>,
+    cv: Condvar,
+    next_id: AtomicU64,
+}
+
+/// OIDs whose set data starts with an NDIS_OBJECT_HEADER (a successful set must fill
+/// SupportedRevision).
+const STRUCTURED: &[u32] = &[sys::OID_GEN_LINK_PARAMETERS, sys::OID_GEN_INTERRUPT_MODERATION];
+
+/// Issues one request and waits for it to complete. `input` is copied into the buffer (for
+/// sets); `length` is InformationBufferLength.
+pub fn request(
+    host: &Arc<HostInner>,
+    a: &Arc<Adapter>,
+    kind: Kind,
+    oid: u32,
+    input: &[u8],
+    length: usize,
+    wait: &dyn Fn(&dyn Fn() -> bool) -> bool,
+) -> Result<OidResult, CallError> {
+    let handlers = host.ndis.driver.handlers();
+    let buffer = HostBuf::zeroed(length + GUARD);
+    // SAFETY: the buffer has `length + GUARD` bytes; we fill the input and the guard.
+    unsafe {
+        let p = buffer.addr() as *mut u8;
+        std::ptr::copy_nonoverlapping(input.as_ptr(), p, input.len().min(length));
+        std::ptr::write_bytes(p.add(length), GUARD_BYTE, GUARD);
+    }
+    // SAFETY: all-zero is a valid NDIS_OID_REQUEST.
+    let mut r: sys::NDIS_OID_REQUEST = unsafe { std::mem::zeroed() };
+    r.Header = sys::NDIS_OBJECT_HEADER {
+        Type: sys::NDIS_OBJECT_TYPE_OID_REQUEST,
+        Revision: sys::NDIS_OID_REQUEST_REVISION_1,
+        Size: u16::try_from(sys::NDIS_SIZEOF_OID_REQUEST_REVISION_1).unwrap_or(u16::MAX),
+    };
+    r.RequestType = match kind {
+        Kind::Query => sys::NdisRequestQueryInformation,
+        Kind::Set => sys::NdisRequestSetInformation,
+        Kind::Statistics => sys::NdisRequestQueryStatistics,
+    };
+    r.PortNumber = 0;
+    let oids = &host.ndis.oids;
+    r.RequestId = (oids.next_id.fetch_add(1, Ordering::Relaxed) + 1) as *mut core::ffi::c_void;
+    r.RequestHandle = host.handles.next() as *mut core::ffi::c_void;
+    // SAFETY: writing the active (query/set) form of the union.
+    unsafe {
+        r.DATA.QUERY_INFORMATION.Oid = oid;
+        r.DATA.QUERY_INFORMATION.InformationBuffer = if length == 0 { std::ptr::null_mut() } else { buffer.addr() as *mut core::ffi::c_void };
+        r.DATA.QUERY_INFORMATION.InformationBufferLength = u32::try_from(length).unwrap_or(u32::MAX);
+    }
+    let req = HostBuf::of(r);
+    let addr = req.addr();
+    {
+        let mut p = oids.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        if p.iter().any(|(i, _)| *i == a.index) {
+            return Err(CallError::Scenario(super::miniport::ScenarioError(format!("an OID request is already pending on adapter {}", a.index))));
+        }
+        p.push((a.index, Pending { request: addr, returned: false, completion: None }));
+    }
+    host.trace.record(Level::Lifecycle, Some(a.index), Dir::ToMiniport, "MiniportOidRequest", || format!("{kind:?} {} len={length}", names::oid(oid)), None);
+    let result = host.call("MiniportOidRequest", Some(a.index), PASSIVE, handlers.oid_request, &[a.context(), addr]);
+    let returned = match result {
+        Ok(v) => v as u32 as i32,
+        Err(e) => {
+            oids.pending.lock().unwrap_or_else(PoisonError::into_inner).retain(|(i, _)| *i != a.index);
+            return Err(e.into());
+        }
+    };
+    let early = {
+        let mut p = oids.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = p.iter_mut().find(|(i, _)| *i == a.index).map(|(_, e)| e);
+        let early = entry.as_ref().and_then(|e| e.completion);
+        if let Some(e) = entry {
+            e.returned = true;
+        }
+        oids.cv.notify_all();
+        early
+    };
+    let pended = returned == sys::NDIS_STATUS_PENDING;
+    let status = if pended {
+        match early {
+            Some(s) => s,
+            None => {
+                let done = wait(&|| oids.completion(a.index).is_some() || host.crashed());
+                if !done {
+                    host.finding(Rule::Watchdog, Some(a.index), format!("{} pended and never completed", names::oid(oid)));
+                }
+                oids.completion(a.index).unwrap_or(sys::NDIS_STATUS_FAILURE)
+            }
+        }
+    } else {
+        if early.is_some() {
+            host.finding(
+                Rule::OidDoubleComplete,
+                Some(a.index),
+                format!("{} completed by NdisMOidRequestComplete and by returning {}", names::oid(oid), names::status(returned)),
+            );
+        }
+        returned
+    };
+    oids.pending.lock().unwrap_or_else(PoisonError::into_inner).retain(|(i, _)| *i != a.index);
+    host.trace.record(Level::Lifecycle, Some(a.index), Dir::Note, &format!("{} done", names::oid(oid)), String::new, Some(names::status(status)));
+    Ok(check(host, a, kind, oid, &req, &buffer, length, status, pended))
+}
+
+impl Oids {
+    fn completion(&self, adapter: usize) -> Option<i32> {
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner).iter().find(|(i, _)| *i == adapter).and_then(|(_, e)| e.completion)
+    }
+}
+
+/// Reads the request back and checks the completion rules.
+#[allow(clippy::too_many_arguments)]
+fn check(
+    host: &HostInner,
+    a: &Adapter,
+    kind: Kind,
+    oid: u32,
+    req: &HostBuf,
+    buffer: &HostBuf,
+    length: usize,
+    status: i32,
+    pended: bool,
+) -> OidResult {
+    let idx = Some(a.index);
+    // SAFETY: `req` holds the request we built; the miniport wrote the result fields.
+    let r: sys::NDIS_OID_REQUEST = unsafe { std::ptr::read(req.addr() as *const sys::NDIS_OID_REQUEST) };
+    // SAFETY: reading the form of the union that matches the request type (query and set share
+    // offsets up to BytesNeeded).
+    let (bytes, needed) = unsafe {
+        match kind {
+            Kind::Set => (r.DATA.SET_INFORMATION.BytesRead, r.DATA.SET_INFORMATION.BytesNeeded),
+            _ => (r.DATA.QUERY_INFORMATION.BytesWritten, r.DATA.QUERY_INFORMATION.BytesNeeded),
+        }
+    };
+    let name = names::oid(oid);
+    if status == sys::NDIS_STATUS_PENDING {
+        host.finding(Rule::OidDoubleComplete, idx, format!("{name} completed with NDIS_STATUS_PENDING"));
+    }
+    if bytes as usize > length {
+        host.finding(Rule::OidBytesWritten, idx, format!("{name}: Bytes{} {bytes} exceeds the buffer of {length}", if kind == Kind::Set { "Read" } else { "Written" }));
+    }
+    let all = buffer.bytes();
+    if all[length..length + GUARD].iter().any(|b| *b != GUARD_BYTE) {
+        host.finding(Rule::OidBytesWritten, idx, format!("{name}: the miniport wrote past InformationBufferLength ({length})"));
+    }
+    if (status == sys::NDIS_STATUS_BUFFER_TOO_SHORT || status == sys::NDIS_STATUS_INVALID_LENGTH) && needed as usize <= length {
+        host.finding(Rule::OidBytesNeeded, idx, format!("{name} failed with {} but BytesNeeded is {needed} for a buffer of {length}", names::status(status)));
+    }
+    if kind == Kind::Set && status == sys::NDIS_STATUS_SUCCESS && STRUCTURED.contains(&oid) && r.SupportedRevision == 0 {
+        host.finding(Rule::OidSupportedRevision, idx, format!("{name} set succeeded without SupportedRevision"));
+    }
+    let data = if kind == Kind::Set { Vec::new() } else { all[..(bytes as usize).min(length)].to_vec() };
+    OidResult { status, bytes, needed, data, supported_revision: r.SupportedRevision, pended }
+}
+
+/// NdisMOidRequestComplete.
+pub fn oid_request_complete(host: &Arc<HostInner>, call: &ImportCall) -> u64 {
+    let Some(a) = adapter_for(host, call.arg(0), "NdisMOidRequestComplete") else { return 0 };
+    let request = call.arg(1);
+    let status = call.arg(2) as u32 as i32;
+    let idx = Some(a.index);
+    if status == sys::NDIS_STATUS_PENDING {
+        host.finding(Rule::OidDoubleComplete, idx, "NdisMOidRequestComplete with NDIS_STATUS_PENDING");
+    }
+    let oids = &host.ndis.oids;
+    let inside = thread::inside("MiniportOidRequest", a.index);
+    let mut p = oids.pending.lock().unwrap_or_else(PoisonError::into_inner);
+    if !inside {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while p.iter().any(|(i, e)| *i == a.index && !e.returned) && std::time::Instant::now() < deadline {
+            p = oids.cv.wait_timeout(p, Duration::from_millis(50)).unwrap_or_else(PoisonError::into_inner).0;
+        }
+    }
+    match p.iter_mut().find(|(i, _)| *i == a.index) {
+        Some((_, e)) if e.request == request && e.completion.is_none() => {
+            e.completion = Some(status);
+            oids.cv.notify_all();
+            drop(p);
+            a.notify();
+        }
+        Some((_, e)) if e.request == request => {
+            drop(p);
+            host.finding(Rule::OidDoubleComplete, idx, "NdisMOidRequestComplete called twice for one request");
+        }
+        _ => {
+            drop(p);
+            host.finding(Rule::OidDoubleComplete, idx, "NdisMOidRequestComplete for a request that is not pending");
+        }
+    }
+    0
+}
