@@ -275,6 +275,11 @@ impl Sim {
     pub fn settle(&self) -> bool {
         let sends_done = || self.host.ndis.adapters().iter().all(|a| a.counters.sends_outstanding.load(Ordering::Acquire) == 0);
         let ok = self.wait_until(&sends_done);
+        if !ok && !self.host.crashed() {
+            let stuck: i64 = self.host.ndis.adapters().iter().map(|a| a.counters.sends_outstanding.load(Ordering::Acquire)).sum();
+            let when = if self.deterministic() { "with nothing left to run" } else { "within the timeout" };
+            self.host.finding(Rule::SendTimeout, None, format!("{stuck} send NBL(s) were never completed ({when})"));
+        }
         let returned = crate::ndis::protocol::return_all(&self.host).is_ok();
         let idle = self.wait_until(&|| self.host.pending.is_idle() && sends_done());
         ok && returned && idle
