@@ -199,6 +199,10 @@ impl HostInner {
             let id = exports.add(def.module, def.name);
             assert_eq!(id as usize, i, "import ids are assigned in table order");
         }
+        // Hot C runtime routines: images call them directly on the driver stack (same ids).
+        for (module, name, address) in crate::kernel::direct_bindings() {
+            exports.add_address(module, name, address);
+        }
         let clock = match config.mode {
             Mode::Threaded => Clock::real(),
             Mode::Deterministic { .. } => Clock::virtual_clock(),
