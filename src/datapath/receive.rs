@@ -12,8 +12,10 @@
 //!
 //! **Low resources.** When an indication would leave fewer than an eighth of the slots free, it
 //! is made with `NDIS_RECEIVE_FLAGS_RESOURCES`: NDIS copies what it needs before the call
-//! returns, and the slots go straight back to the free list (NDIS does not return them). When no
-//! slot is free, the frame is dropped and counted (`OID_GEN_RCV_NO_BUFFER`).
+//! returns, and the slots go straight back to the free list (NDIS does not return them). A batch
+//! larger than the free slots is delivered in several indications, so a frame is dropped (and
+//! counted: `OID_GEN_RCV_NO_BUFFER`) only when no slot at all is free — every slot indicated and
+//! held by NDIS.
 //!
 //! The pool is created and destroyed only while no receive can be in flight: during
 //! initialization, while Paused (a low-power transition), in a pending restart's work item, and
@@ -296,7 +298,8 @@ pub struct Inbound<'a> {
 
 impl<'a> Inbound<'a> {
     /// Reserves up to `wanted` slots of `peer` (at DISPATCH_LEVEL or below), if and only if it
-    /// is Running; frames beyond the free slots are counted as dropped.
+    /// is Running. It may get fewer ([`Inbound::capacity`]); the caller delivers that many and
+    /// opens again for the rest.
     pub fn open(peer: &'a Adapter, wanted: u32, irql: Irql) -> Option<Self> {
         if wanted == 0 || peer.life.try_begin_rx(wanted).is_err() {
             return None;
@@ -304,7 +307,6 @@ impl<'a> Inbound<'a> {
         let (spare, low) = peer.rx.take(wanted, irql);
         let missing = wanted.saturating_sub(spare.len);
         if missing != 0 {
-            // The frames that find no slot are counted as dropped by `push`.
             account(peer, peer.life.end_rx(missing));
         }
         Some(Self {
@@ -317,6 +319,12 @@ impl<'a> Inbound<'a> {
             tally: Tally::default(),
             irql,
         })
+    }
+
+    /// How many frames this delivery can take.
+    #[must_use]
+    pub fn capacity(&self) -> u32 {
+        self.spare.len
     }
 
     /// Copies a validated frame of `len` bytes from a send NET_BUFFER into the next slot.

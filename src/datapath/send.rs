@@ -325,15 +325,26 @@ fn transmit(adapter: &Adapter, batch: Chain<SendNbl>) {
     }
     let peers = HUB.peers(adapter, Irql::Dispatch);
     for peer in peers.iter() {
-        let wanted = frames(&batch).filter(|(_, _, dest)| peer.accepts(dest, Irql::Dispatch)).count();
-        let Some(mut inbound) = Inbound::open(peer, u32::try_from(wanted).unwrap_or(u32::MAX), Irql::Dispatch) else {
-            continue;
-        };
-        for (nb, len, dest) in frames(&batch).filter(|(_, _, dest)| peer.accepts(dest, Irql::Dispatch)) {
-            // SAFETY: `nb` was validated to hold `len` bytes and is still ours.
-            unsafe { inbound.push(nb, len, &dest) };
+        let accepted = || frames(&batch).filter(|(_, _, dest)| peer.accepts(dest, Irql::Dispatch));
+        let total = u32::try_from(accepted().count()).unwrap_or(u32::MAX);
+        let mut done = 0u32;
+        // Deliver in as many indications as the peer's free buffers allow (low-resource
+        // indications give their buffers back at once); drop only what finds no buffer at all.
+        while done < total {
+            let Some(mut inbound) = Inbound::open(peer, total.saturating_sub(done), Irql::Dispatch) else { break };
+            let room = inbound.capacity();
+            if room == 0 {
+                Stats::bump(&peer.stats.rx_no_buffer, u64::from(total.saturating_sub(done)));
+                inbound.indicate();
+                break;
+            }
+            for (nb, len, dest) in accepted().skip(done as usize).take(room as usize) {
+                // SAFETY: `nb` was validated to hold `len` bytes and is still ours.
+                unsafe { inbound.push(nb, len, &dest) };
+            }
+            done = done.saturating_add(room);
+            inbound.indicate();
         }
-        inbound.indicate();
     }
     drop(peers);
     adapter.stats.tx.add(&tally);

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! ndis-host run <image.sys> [--adapters N] [--cycles N] [--seed S | --threaded]
-//!               [--sizes 64,512,1514] [--chain N] [--hold-ms N] [--jumbo]
+//!               [--sizes 64,512,1514] [--chain N] [--returns inline|queue|hold:MS] [--jumbo]
 //!               [--trace off|lifecycle|datapath|kernel] [--mermaid FILE] [--log]
 //! ndis-host inspect <image.sys>
 //! ```
@@ -26,7 +26,7 @@ use std::time::{Duration, SystemTime};
 
 const USAGE: &str = "usage:
   ndis-host run <image.sys> [--adapters N] [--cycles N] [--seed S | --threaded]
-                [--sizes 64,512,1514] [--chain N] [--hold-ms N] [--jumbo]
+                [--sizes 64,512,1514] [--chain N] [--returns inline|queue|hold:MS] [--jumbo]
                 [--trace off|lifecycle|datapath|kernel] [--mermaid FILE] [--log]
   ndis-host inspect <image.sys>";
 
@@ -59,7 +59,18 @@ fn parse_run(mut args: impl Iterator<Item = String>) -> Result<RunArgs, String> 
             "--seed" => mode = Mode::Deterministic { seed: value(&mut args, &a)? },
             "--threaded" => mode = Mode::Threaded,
             "--chain" => lifecycle.chain = value(&mut args, &a)?,
-            "--hold-ms" => lifecycle.policy = ReturnPolicy::Hold(Duration::from_millis(value(&mut args, &a)?)),
+            "--returns" => {
+                let v: String = value(&mut args, &a)?;
+                lifecycle.policy = match v.as_str() {
+                    "inline" => ReturnPolicy::Inline,
+                    "queue" => ReturnPolicy::Queue,
+                    h if h.starts_with("hold:") => {
+                        let ms = h[5..].parse().map_err(|_| format!("--returns: bad hold time {h:?}"))?;
+                        ReturnPolicy::Hold(Duration::from_millis(ms))
+                    }
+                    other => return Err(format!("--returns: unknown policy {other:?}")),
+                };
+            }
             "--jumbo" => {
                 lifecycle.jumbo = Some(9014);
                 lifecycle.frame_sizes.push(9014);

@@ -56,7 +56,7 @@ impl Default for Lifecycle {
             frame_sizes: vec![60, 64, 128, 512, 1514],
             chain: 8,
             per_nbl: 1,
-            policy: ReturnPolicy::Inline,
+            policy: ReturnPolicy::Queue,
             check_delivery: true,
             jumbo: None,
             oid_every: 10,
@@ -300,11 +300,23 @@ fn threaded_cycles(
                 }
             });
         }
+        let sent = || sim.host().ndis.protocol.stats.sent.load(Ordering::Relaxed);
+        // Each cycle waits (briefly) until the senders have moved, so that every pause and
+        // restart meets traffic.
+        let traffic = |at_least: u64, timeout: Duration| {
+            let start = sent();
+            let deadline = Instant::now() + timeout;
+            while sent() < start + at_least && Instant::now() < deadline && !sim.host().crashed() {
+                std::thread::yield_now();
+            }
+        };
         let result = (|| {
             for c in 0..cfg.cycles {
                 let a = ids[c % ids.len()];
+                traffic(cfg.chain as u64, Duration::from_millis(50));
                 let p = sim.pause(a)?;
                 report.pause_latencies.push(p.latency);
+                traffic(1, Duration::from_millis(5));
                 let t = Instant::now();
                 sim.restart(a)?;
                 report.restart_latencies.push(t.elapsed());

@@ -138,6 +138,8 @@ pub struct State {
 pub struct Counters {
     /// Send NBLs handed to the miniport and not completed.
     pub sends_outstanding: AtomicI64,
+    /// MiniportSendNetBufferLists calls in progress (incremented before `sends_outstanding`).
+    pub send_calls: AtomicI64,
     /// Receive NBLs indicated (without RESOURCES) and not returned.
     pub rx_outstanding: AtomicI64,
     /// Send NBLs submitted.
@@ -215,11 +217,17 @@ impl Adapter {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Sets the PnP state (bumps the epoch) and wakes waiters.
+    /// Sets the PnP state (bumps the epoch, under the state lock the caller holds) and wakes
+    /// waiters. A return from MiniportPause is a change too (it makes later sends "after pause").
     pub fn set_pnp(&self, st: &mut State, pnp: Pnp) {
         st.pnp = pnp;
         self.epoch.fetch_add(1, Ordering::AcqRel);
         self.cv.notify_all();
+    }
+
+    /// Bumps the epoch (the caller holds the state lock).
+    pub fn bump(&self, _st: &mut State) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Wakes waiters.

@@ -459,7 +459,13 @@ fn complete_operation(host: &Arc<HostInner>, handle: u64, kind: OpKind, status: 
 pub fn finish_operation(host: &Arc<HostInner>, a: &Arc<Adapter>, kind: OpKind, status: i32) {
     let idx = Some(a.index);
     if kind == OpKind::Pause {
-        let sends = a.counters.sends_outstanding.load(Ordering::Acquire);
+        // A send whose MiniportSendNetBufferLists call is still in progress may not have
+        // reached the miniport's own accounting yet (it will be completed with PAUSED), so the
+        // send count is judged only when no send call is in progress. Outstanding first, calls
+        // second: see `Protocol::send` for the order that makes this sound.
+        let sends = a.counters.sends_outstanding.load(Ordering::SeqCst);
+        let calls = a.counters.send_calls.load(Ordering::SeqCst);
+        let sends = if calls == 0 { sends } else { 0 };
         let receives = a.counters.rx_outstanding.load(Ordering::Acquire);
         if sends != 0 || receives != 0 {
             host.finding(

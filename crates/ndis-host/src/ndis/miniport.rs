@@ -326,6 +326,7 @@ pub fn pause(host: &Arc<HostInner>, a: &Arc<Adapter>, reason: u32) -> Result<Sta
     let early = {
         let mut st = a.lock();
         st.pause_returned = true;
+        a.bump(&mut st);
         let mut early = None;
         if let Some(p) = st.pending.as_mut() {
             p.returned = true;

@@ -126,7 +126,11 @@ struct Slot {
     seq: [u64; MAX_NBS],
     nb_count: usize,
     frames: [Frame; MAX_NBS],
+    /// The PnP epoch at submission.
     epoch: u64,
+    /// The adapter was Running at submission.
+    running: bool,
+    /// The adapter was Paused, or Pausing after MiniportPause returned, at submission.
     after_pause: bool,
     checksum: u64,
     state: u8,
@@ -440,18 +444,24 @@ impl Protocol {
         let mut head: *mut sys::NET_BUFFER_LIST = std::ptr::null_mut();
         let mut tail: *mut Slot = std::ptr::null_mut();
         let mut n = 0usize;
-        let (pnp, after_pause) = {
+        // State and epoch are read together under the adapter lock (every PnP change bumps the
+        // epoch under that lock), so "the epoch did not move until completion" means "the state
+        // did not change while the miniport had the send".
+        let (running, after_pause, epoch) = {
             let st = a.lock();
-            (st.pnp, st.pnp == Pnp::Paused || (st.pnp == Pnp::Pausing && st.pause_returned))
+            (
+                st.pnp == Pnp::Running,
+                st.pnp == Pnp::Paused || (st.pnp == Pnp::Pausing && st.pause_returned),
+                self.epoch.load(Ordering::Acquire),
+            )
         };
-        // Only a send made while the adapter is Running can be expected to arrive.
-        let epoch = if pnp == Pnp::Running { self.epoch.load(Ordering::Acquire) } else { u64::MAX };
         for chunk in frames.chunks(per) {
             let Some(p) = self.take_slot(host) else { break };
             self.fill(p, a, src, stream, chunk);
             // SAFETY: the slot is ours until submitted.
             unsafe {
                 (*p).epoch = epoch;
+                (*p).running = running;
                 (*p).after_pause = after_pause;
                 (*p).state = IN_MINIPORT;
                 (*p).nbl.NetBufferListInfo[sys::NetBufferListCancelId as usize] = cancel_id as *mut core::ffi::c_void;
@@ -469,11 +479,16 @@ impl Protocol {
             return Ok(0);
         }
         let count = i64::try_from(n).unwrap_or(i64::MAX);
-        a.counters.sends_outstanding.fetch_add(count, Ordering::AcqRel);
+        // The call counter goes up before, and down after, the outstanding count moves: a pause
+        // that sees no call in progress sees every NBL the miniport could know about.
+        a.counters.send_calls.fetch_add(1, Ordering::SeqCst);
+        a.counters.sends_outstanding.fetch_add(count, Ordering::SeqCst);
         a.counters.sends.fetch_add(n as u64, Ordering::Relaxed);
         self.stats.sent.fetch_add(n as u64, Ordering::Relaxed);
         let flags = if irql == DISPATCH { sys::NDIS_SEND_FLAGS_DISPATCH_LEVEL } else { 0 };
-        miniport::send(host, a, head as u64, flags, irql)?;
+        let result = miniport::send(host, a, head as u64, flags, irql);
+        a.counters.send_calls.fetch_sub(1, Ordering::SeqCst);
+        result?;
         Ok(n)
     }
 
@@ -502,9 +517,20 @@ impl Protocol {
             let p = slot as *mut Slot;
             // SAFETY: the check value proves `p` is one of our slots; the NBL is NDIS's (ours)
             // again now that it is completed.
-            let (next, status, state, sent_on, first_nb, after_pause) = unsafe {
-                ((*p).nbl.Next as u64, (*p).nbl.Status, (*p).state, (*p).adapter, (*p).nbl.FirstNetBuffer as u64, (*p).after_pause)
+            let (next, status, state, sent_on, first_nb, after_pause, running, epoch) = unsafe {
+                (
+                    (*p).nbl.Next as u64,
+                    (*p).nbl.Status,
+                    (*p).state,
+                    (*p).adapter,
+                    (*p).nbl.FirstNetBuffer as u64,
+                    (*p).after_pause,
+                    (*p).running,
+                    (*p).epoch,
+                )
             };
+            // No PnP change anywhere while the miniport had this NBL.
+            let unchanged = epoch == epoch_now;
             if state != IN_MINIPORT {
                 host.finding(Rule::SendDoubleComplete, Some(a.index), format!("send NBL {cursor:#x} completed twice"));
                 cursor = next;
@@ -524,7 +550,7 @@ impl Protocol {
                 if first_nb != expected_first {
                     host.finding(Rule::SendStatus, Some(a.index), format!("send NBL {cursor:#x} came back with a different NET_BUFFER chain"));
                 }
-                if after_pause && status != sys::NDIS_STATUS_PAUSED {
+                if after_pause && unchanged && status != sys::NDIS_STATUS_PAUSED {
                     host.finding(
                         Rule::SendWhilePaused,
                         Some(a.index),
@@ -545,9 +571,7 @@ impl Protocol {
                 }
             }
             if status == sys::NDIS_STATUS_SUCCESS && self.expect_delivery.load(Ordering::Relaxed) {
-                // SAFETY: as above.
-                let unchanged = unsafe { (*p).epoch } == epoch_now;
-                self.check_delivery(host, p, unchanged);
+                self.check_delivery(host, p, unchanged && running);
             } else {
                 self.forget_delivery(p);
             }
@@ -582,11 +606,15 @@ impl Protocol {
 
     fn check_delivery(&self, host: &HostInner, p: *mut Slot, unchanged: bool) {
         // SAFETY: a slot we own again.
-        let (stream, sender, n) = unsafe { ((*p).stream, (*p).adapter, (*p).nb_count) };
+        let (stream, sender, n, epoch) = unsafe { ((*p).stream, (*p).adapter, (*p).nb_count, (*p).epoch) };
         for i in 0..n {
             // SAFETY: as above.
             let (seq, frame) = unsafe { ((*p).seq[i], (*p).frames[i]) };
             let receivers = Self::receivers(host, sender, frame.dst);
+            // The receivers were read after the completion began: a PnP change in between would
+            // make them disagree with what the miniport saw. Every change bumps the epoch in the
+            // same critical section, so re-reading it now tells.
+            let unchanged = unchanged && self.epoch.load(Ordering::Acquire) == epoch;
             let mut links = lock(&self.links);
             for d in receivers {
                 let link = links.entry((stream, d)).or_default();
@@ -595,7 +623,12 @@ impl Protocol {
                     self.stats.delivered_checked.fetch_add(1, Ordering::Relaxed);
                     if !got {
                         self.stats.lost.fetch_add(1, Ordering::Relaxed);
-                        self.error(format!("frame {seq} of stream {stream} (adapter {sender}) never reached adapter {d}"));
+                        let last = link.last;
+                        // SAFETY: a slot we own again.
+                        let epoch = unsafe { (*p).epoch };
+                        self.error(format!(
+                            "frame {seq} of stream {stream} (adapter {sender}) never reached adapter {d} (last received there: {last:?}; epoch {epoch})"
+                        ));
                     }
                 }
             }
