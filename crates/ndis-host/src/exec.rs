@@ -10,8 +10,8 @@
 //! scenario interleaves its own actions (sends, pauses, OIDs) with these steps using the same
 //! seeded generator, so a run is fully determined by its seed.
 
-use crate::host::thread::{self, DISPATCH, PASSIVE};
 use crate::host::HostInner;
+use crate::host::thread::{self, DISPATCH, PASSIVE};
 use crate::kernel::pending::Class;
 use crate::rng::Rng;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -113,7 +113,7 @@ pub fn step(host: &Arc<HostInner>, rng: &Mutex<Rng>) -> bool {
     }
     let (pick, dispatch) = {
         let mut r = rng.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        (r.below(total as u64) as usize, r.chance(50))
+        (r.index(total), r.chance(50))
     };
     if let Some(item) = items.get(pick) {
         if host.pending.take(*item) {

@@ -47,7 +47,9 @@ fn value<T: std::str::FromStr>(args: &mut impl Iterator<Item = String>, flag: &s
 fn parse_run(mut args: impl Iterator<Item = String>) -> Result<RunArgs, String> {
     let mut image = None;
     let mut lifecycle = Lifecycle { cycles: 10, ..Lifecycle::default() };
-    let seed = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64 & 0xFFFF_FFFF);
+    let seed = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(1, |d| u64::from(d.subsec_nanos()) ^ (d.as_secs() & 0xFFFF));
     let mut mode = Mode::Deterministic { seed };
     let mut trace = Level::Lifecycle;
     let mut mermaid = None;
@@ -77,7 +79,10 @@ fn parse_run(mut args: impl Iterator<Item = String>) -> Result<RunArgs, String> 
             }
             "--sizes" => {
                 let v: String = value(&mut args, &a)?;
-                lifecycle.frame_sizes = v.split(',').map(|s| s.trim().parse().map_err(|_| format!("--sizes: bad size {s:?}"))).collect::<Result<_, _>>()?;
+                lifecycle.frame_sizes = v
+                    .split(',')
+                    .map(|s| s.trim().parse().map_err(|_| format!("--sizes: bad size {s:?}")))
+                    .collect::<Result<_, _>>()?;
             }
             "--trace" => {
                 trace = match value::<String>(&mut args, &a)?.as_str() {
@@ -108,10 +113,14 @@ fn parse_run(mut args: impl Iterator<Item = String>) -> Result<RunArgs, String> 
     Ok(RunArgs { image, lifecycle, mode, trace, mermaid, log })
 }
 
-fn run(args: RunArgs) -> ExitCode {
+fn run(args: &RunArgs) -> ExitCode {
     let config = HostConfig {
         mode: args.mode,
-        trace: TraceConfig { keep: if args.mermaid.is_some() { Level::Lifecycle } else { Level::Off }, print: args.trace, max_kept: 100_000 },
+        trace: TraceConfig {
+            keep: if args.mermaid.is_some() { Level::Lifecycle } else { Level::Off },
+            print: args.trace,
+            max_kept: 100_000,
+        },
         echo_driver_log: args.log,
         ..HostConfig::default()
     };
@@ -121,7 +130,9 @@ fn run(args: RunArgs) -> ExitCode {
         return ExitCode::from(2);
     }
     match args.mode {
-        Mode::Deterministic { seed } => eprintln!("ndis-host: deterministic mode, seed {seed} (replay with --seed {seed})"),
+        Mode::Deterministic { seed } => {
+            eprintln!("ndis-host: deterministic mode, seed {seed} (replay with --seed {seed})");
+        }
         Mode::Threaded => eprintln!("ndis-host: threaded mode"),
     }
     let tty = std::io::stderr().is_terminal();
@@ -136,7 +147,7 @@ fn run(args: RunArgs) -> ExitCode {
             if done == total {
                 eprintln!();
             }
-        } else if done % step == 0 || done == total {
+        } else if done.is_multiple_of(step) || done == total {
             eprintln!("ndis-host: cycle {done}/{total}");
         }
     };
@@ -161,7 +172,13 @@ fn inspect(path: Option<String>) -> ExitCode {
     let exports: &ExportTable = host.exports();
     match Image::load(std::path::Path::new(&path), exports) {
         Ok(image) => {
-            println!("{}: AMD64 kernel image, {} bytes mapped at {:#x}, entry {}", path, image.size(), image.base(), ndis_host::crash::describe(image.entry_point()));
+            println!(
+                "{}: AMD64 kernel image, {} bytes mapped at {:#x}, entry {}",
+                path,
+                image.size(),
+                image.base(),
+                ndis_host::crash::describe(image.entry_point())
+            );
             for s in image.sections() {
                 println!("  section {s:?}");
             }
@@ -181,7 +198,7 @@ fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     match args.next().as_deref() {
         Some("run") => match parse_run(args) {
-            Ok(a) => run(a),
+            Ok(a) => run(&a),
             Err(e) => {
                 eprintln!("ndis-host: {e}\n{USAGE}");
                 ExitCode::from(2)

@@ -45,6 +45,12 @@ impl Rng {
         ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
     }
 
+    /// An index in `0..n` (0 if `n` is 0).
+    pub fn index(&mut self, n: usize) -> usize {
+        // usize is 64 bits on every host ndis-host supports (x86-64 Linux).
+        usize::try_from(self.below(n as u64)).unwrap_or(0)
+    }
+
     /// True with probability `percent`/100.
     pub fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent

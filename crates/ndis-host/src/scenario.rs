@@ -6,8 +6,8 @@
 //! traffic flows between them — from sender threads in threaded mode, or interleaved by the
 //! seeded scheduler in deterministic mode — and [`tear_down`] pauses, halts and unloads.
 
-use crate::host::thread::{DISPATCH, PASSIVE};
 use crate::host::CrashReport;
+use crate::host::thread::{DISPATCH, PASSIVE};
 use crate::kernel::registry::{RegValue, Registry};
 use crate::ndis::adapter::Pnp;
 use crate::ndis::miniport::{CallError, Started};
@@ -112,14 +112,22 @@ impl Report {
     /// True if nothing went wrong.
     #[must_use]
     pub fn clean(&self) -> bool {
-        self.findings.is_empty() && self.crash.is_none() && self.corrupt == 0 && self.lost == 0 && self.out_of_order == 0
+        self.findings.is_empty()
+            && self.crash.is_none()
+            && self.corrupt == 0
+            && self.lost == 0
+            && self.out_of_order == 0
     }
 }
 
 impl std::fmt::Display for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "cycles            {}", self.cycles)?;
-        writeln!(f, "pauses            {} ({} pended and completed with NdisMPauseComplete)", self.pauses, self.pauses_pended)?;
+        writeln!(
+            f,
+            "pauses            {} ({} pended and completed with NdisMPauseComplete)",
+            self.pauses, self.pauses_pended
+        )?;
         writeln!(f, "restarts          {}", self.restarts)?;
         writeln!(
             f,
@@ -127,7 +135,11 @@ impl std::fmt::Display for Report {
             self.sent, self.completed_ok, self.completed_paused, self.completed_other
         )?;
         writeln!(f, "frames received   {} (delivery checked for {})", self.received, self.delivery_checked)?;
-        writeln!(f, "frame errors      {} corrupt, {} lost, {} out of order", self.corrupt, self.lost, self.out_of_order)?;
+        writeln!(
+            f,
+            "frame errors      {} corrupt, {} lost, {} out of order",
+            self.corrupt, self.lost, self.out_of_order
+        )?;
         if let Some(p) = percentile(&self.pause_latencies, 50) {
             writeln!(
                 f,
@@ -177,14 +189,18 @@ pub fn registry(cfg: &Lifecycle) -> Registry {
 pub fn bring_up(sim: &Sim, adapters: usize, registry: &dyn Fn(usize) -> Registry) -> Result<Vec<usize>, CallError> {
     let status = sim.driver_entry()?;
     if status != sys::NDIS_STATUS_SUCCESS {
-        return Err(CallError::Scenario(crate::ndis::miniport::ScenarioError(format!("DriverEntry returned {status:#x}"))));
+        return Err(CallError::Scenario(crate::ndis::miniport::ScenarioError(format!(
+            "DriverEntry returned {status:#x}"
+        ))));
     }
     let mut ids = Vec::new();
     for i in 0..adapters {
         let a = sim.add_adapter(registry(i));
         let s = sim.initialize(a)?;
         if s != sys::NDIS_STATUS_SUCCESS {
-            return Err(CallError::Scenario(crate::ndis::miniport::ScenarioError(format!("initialize returned {s:#x}"))));
+            return Err(CallError::Scenario(crate::ndis::miniport::ScenarioError(format!(
+                "initialize returned {s:#x}"
+            ))));
         }
         ids.push(a);
     }
@@ -352,7 +368,7 @@ fn deterministic_cycles(
         }
         let r = sim.rand(100);
         if r < 40 {
-            let me = ids[sim.rand(ids.len() as u64) as usize];
+            let me = ids[sim.pick(ids.len())];
             let peer = ids[(ids.iter().position(|x| *x == me).unwrap_or(0) + 1) % ids.len()];
             let frames = frames_for(sim, cfg, peer, &mut k, (cfg.chain * cfg.per_nbl).max(1));
             let irql = if sim.rand(2) == 0 { PASSIVE } else { DISPATCH };
@@ -399,7 +415,7 @@ fn deterministic_cycles(
                 _ => {}
             }
         } else if cfg.oid_every != 0 {
-            let a = ids[sim.rand(ids.len() as u64) as usize];
+            let a = ids[sim.pick(ids.len())];
             if sim.adapter(a).lock().pending.is_none() {
                 sim.query(a, sys::OID_GEN_STATISTICS, size_of::<sys::NDIS_STATISTICS_INFO>())?;
             }

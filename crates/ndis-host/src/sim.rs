@@ -20,10 +20,10 @@ use crate::host::{CrashReport, HostConfig, HostInner, Mode};
 use crate::kernel::registry::Registry;
 use crate::loader::{Image, LoadError};
 use crate::ndis::adapter::{Adapter, Pnp};
+use crate::ndis::driver;
 use crate::ndis::miniport::{self, CallError, ScenarioError, Started};
 use crate::ndis::oid::{self, OidResult};
 use crate::ndis::protocol::{Frame, ReturnPolicy};
-use crate::ndis::driver;
 use crate::rng::Rng;
 use crate::verifier::{Finding, Rule};
 use ndis_sys as sys;
@@ -98,6 +98,11 @@ impl Sim {
     /// A random number in `0..n` from the run's generator (deterministic mode: from the seed).
     pub fn rand(&self, n: u64) -> u64 {
         self.rng.lock().unwrap_or_else(PoisonError::into_inner).below(n)
+    }
+
+    /// A seeded index in `0..n` (0 if `n` is 0).
+    pub fn pick(&self, n: usize) -> usize {
+        self.rng.lock().unwrap_or_else(PoisonError::into_inner).index(n)
     }
 
     /// Loads a driver image; nothing of it runs yet.
@@ -273,10 +278,12 @@ impl Sim {
     /// Waits until every send has been completed and every held receive returned (returning
     /// them all now), and the kernel queues are idle.
     pub fn settle(&self) -> bool {
-        let sends_done = || self.host.ndis.adapters().iter().all(|a| a.counters.sends_outstanding.load(Ordering::Acquire) == 0);
+        let sends_done =
+            || self.host.ndis.adapters().iter().all(|a| a.counters.sends_outstanding.load(Ordering::Acquire) == 0);
         let ok = self.wait_until(&sends_done);
         if !ok && !self.host.crashed() {
-            let stuck: i64 = self.host.ndis.adapters().iter().map(|a| a.counters.sends_outstanding.load(Ordering::Acquire)).sum();
+            let stuck: i64 =
+                self.host.ndis.adapters().iter().map(|a| a.counters.sends_outstanding.load(Ordering::Acquire)).sum();
             let when = if self.deterministic() { "with nothing left to run" } else { "within the timeout" };
             self.host.finding(Rule::SendTimeout, None, format!("{stuck} send NBL(s) were never completed ({when})"));
         }

@@ -77,7 +77,7 @@ fn attributes_outside_initialize() {
         &sim,
         Some(a),
         PASSIVE,
-        synth::set_attributes as usize as u64,
+        synth::set_attributes as *const () as u64,
         &[synth::handle(&sim, a), attrs.as_ptr() as u64],
     );
     assert!(synth::fired(&sim, Rule::InitAttributeOrder));
@@ -97,14 +97,14 @@ fn call_after_halt() {
     let a = synth::adapter_up(&sim);
     let handle = synth::handle(&sim, a);
     sim.halt(a).unwrap();
-    synth::as_driver(&sim, None, PASSIVE, synth::pause_complete as usize as u64, &[handle]);
+    synth::as_driver(&sim, None, PASSIVE, synth::pause_complete as *const () as u64, &[handle]);
     assert!(synth::fired(&sim, Rule::CallAfterHalt), "{:?}", synth::rules(&sim));
 }
 
 #[test]
 fn invalid_handle() {
     let sim = synth::start(Knobs::default());
-    synth::as_driver(&sim, None, PASSIVE, synth::pause_complete as usize as u64, &[0x1234_5678]);
+    synth::as_driver(&sim, None, PASSIVE, synth::pause_complete as *const () as u64, &[0x1234_5678]);
     assert!(synth::fired(&sim, Rule::InvalidHandle));
 }
 
@@ -121,13 +121,13 @@ fn pause_complete_without_pause_and_twice() {
     let sim = synth::start(Knobs { pause: PauseMode::Pending, ..Knobs::default() });
     let a = synth::running(&sim);
     let h = synth::handle(&sim, a);
-    synth::as_driver(&sim, Some(a), PASSIVE, synth::pause_complete as usize as u64, &[h]);
+    synth::as_driver(&sim, Some(a), PASSIVE, synth::pause_complete as *const () as u64, &[h]);
     assert!(synth::fired(&sim, Rule::PauseCompleteNotPending), "no pause pending");
     assert_eq!(sim.start_pause(a).unwrap(), Started::Pending);
-    synth::as_driver(&sim, Some(a), DISPATCH, synth::pause_complete as usize as u64, &[h]);
+    synth::as_driver(&sim, Some(a), DISPATCH, synth::pause_complete as *const () as u64, &[h]);
     assert_eq!(sim.adapter(a).pnp(), ndis_host::ndis::adapter::Pnp::Paused);
     let before = sim.findings().len();
-    synth::as_driver(&sim, Some(a), PASSIVE, synth::pause_complete as usize as u64, &[h]);
+    synth::as_driver(&sim, Some(a), PASSIVE, synth::pause_complete as *const () as u64, &[h]);
     assert!(sim.findings().len() > before, "second completion must be reported");
 }
 
@@ -153,7 +153,7 @@ fn pause_completes_with_a_send_outstanding() {
 fn restart_complete_without_restart_and_inside() {
     let sim = synth::start(Knobs { restart: RestartMode::CompleteInside, ..Knobs::default() });
     let a = synth::adapter_up(&sim);
-    synth::as_driver(&sim, Some(a), PASSIVE, synth::restart_complete as usize as u64, &[synth::handle(&sim, a), 0]);
+    synth::as_driver(&sim, Some(a), PASSIVE, synth::restart_complete as *const () as u64, &[synth::handle(&sim, a), 0]);
     assert!(synth::fired(&sim, Rule::RestartCompleteNotPending));
     sim.restart(a).unwrap();
     assert!(synth::fired(&sim, Rule::RestartCompleteEarly));
@@ -181,7 +181,7 @@ fn failed_restart_changes_the_attributes() {
 fn reset_complete_without_reset() {
     let sim = synth::start(Knobs::default());
     let a = synth::running(&sim);
-    synth::as_driver(&sim, Some(a), DISPATCH, synth::reset_complete as usize as u64, &[synth::handle(&sim, a)]);
+    synth::as_driver(&sim, Some(a), DISPATCH, synth::reset_complete as *const () as u64, &[synth::handle(&sim, a)]);
     assert!(synth::fired(&sim, Rule::ResetCompleteNotPending));
 }
 
@@ -263,7 +263,7 @@ fn call_at_the_wrong_irql() {
         &sim,
         Some(a),
         DISPATCH,
-        synth::set_attributes as usize as u64,
+        synth::set_attributes as *const () as u64,
         &[synth::handle(&sim, a), attrs.as_ptr() as u64],
     );
     assert!(synth::fired(&sim, Rule::CallIrql), "{:?}", synth::rules(&sim));
@@ -284,7 +284,7 @@ fn rx_nbl(source: u64) -> RxNbl {
         unsafe { (Box::new(std::mem::zeroed()), Box::new(std::mem::zeroed()), Box::new(std::mem::zeroed())) };
     mdl.MappedSystemVa = data.as_mut_ptr().cast();
     mdl.ByteCount = 64;
-    mdl.MdlFlags = sys::MDL_SOURCE_IS_NONPAGED_POOL as i16;
+    mdl.MdlFlags = sys::MDL_SOURCE_IS_NONPAGED_POOL;
     nb.MdlChain = &raw mut *mdl;
     nb.CurrentMdl = nb.MdlChain;
     nb.DataLength = 64;
@@ -299,7 +299,7 @@ fn receive_while_paused() {
     let a = synth::adapter_up(&sim); // Paused after initialize
     let h = synth::handle(&sim, a);
     let mut r = rx_nbl(h);
-    synth::as_driver(&sim, Some(a), PASSIVE, synth::indicate as usize as u64, &[h, (&raw mut *r.nbl) as u64, 1, 0]);
+    synth::as_driver(&sim, Some(a), PASSIVE, synth::indicate as *const () as u64, &[h, (&raw mut *r.nbl) as u64, 1, 0]);
     assert!(synth::fired(&sim, Rule::ReceiveWhilePaused));
 }
 
@@ -311,12 +311,18 @@ fn receive_malformed_and_reused() {
     let h = synth::handle(&sim, a);
     // Wrong SourceHandle and a count that does not match the chain.
     let mut bad = rx_nbl(0xDEAD_0000);
-    synth::as_driver(&sim, Some(a), PASSIVE, synth::indicate as usize as u64, &[h, (&raw mut *bad.nbl) as u64, 2, 0]);
+    synth::as_driver(
+        &sim,
+        Some(a),
+        PASSIVE,
+        synth::indicate as *const () as u64,
+        &[h, (&raw mut *bad.nbl) as u64, 2, 0],
+    );
     assert!(synth::fired(&sim, Rule::ReceiveWellFormed), "{:?}", synth::rules(&sim));
     // The same NBL indicated again while NDIS still holds it.
     let mut r = rx_nbl(h);
-    synth::as_driver(&sim, Some(a), PASSIVE, synth::indicate as usize as u64, &[h, (&raw mut *r.nbl) as u64, 1, 0]);
-    synth::as_driver(&sim, Some(a), PASSIVE, synth::indicate as usize as u64, &[h, (&raw mut *r.nbl) as u64, 1, 0]);
+    synth::as_driver(&sim, Some(a), PASSIVE, synth::indicate as *const () as u64, &[h, (&raw mut *r.nbl) as u64, 1, 0]);
+    synth::as_driver(&sim, Some(a), PASSIVE, synth::indicate as *const () as u64, &[h, (&raw mut *r.nbl) as u64, 1, 0]);
     assert!(synth::fired(&sim, Rule::ReceiveReuse));
     sim.settle();
 }
@@ -349,7 +355,13 @@ fn oid_completed_twice() {
     assert!(synth::fired(&sim, Rule::OidDoubleComplete));
     let sim = synth::start(Knobs::default());
     let a = synth::adapter_up(&sim);
-    synth::as_driver(&sim, Some(a), PASSIVE, synth::oid_complete as usize as u64, &[synth::handle(&sim, a), 0x10, 0]);
+    synth::as_driver(
+        &sim,
+        Some(a),
+        PASSIVE,
+        synth::oid_complete as *const () as u64,
+        &[synth::handle(&sim, a), 0x10, 0],
+    );
     assert!(synth::fired(&sim, Rule::OidDoubleComplete), "completion with nothing pending");
 }
 
@@ -370,7 +382,7 @@ fn malformed_status_indication() {
     // SAFETY: all-zero is a valid indication; the header and SourceHandle are wrong on purpose.
     let mut ind: sys::NDIS_STATUS_INDICATION = unsafe { std::mem::zeroed() };
     ind.StatusCode = sys::NDIS_STATUS_LINK_STATE;
-    synth::as_driver(&sim, Some(a), PASSIVE, synth::indicate_status as usize as u64, &[h, (&raw mut ind) as u64]);
+    synth::as_driver(&sim, Some(a), PASSIVE, synth::indicate_status as *const () as u64, &[h, (&raw mut ind) as u64]);
     assert!(synth::fired(&sim, Rule::StatusIndication));
 }
 
@@ -389,7 +401,7 @@ fn held_sends_complete_later() {
     sim.host().ndis.protocol.grow(4);
     let a = synth::running(&sim);
     sim.send(a, 0, &[frame([0xFF; 6])], 1, PASSIVE).unwrap();
-    synth::as_driver(&sim, Some(a), DISPATCH, synth::complete_held as usize as u64, &[synth::context(&sim, a), 0]);
+    synth::as_driver(&sim, Some(a), DISPATCH, synth::complete_held as *const () as u64, &[synth::context(&sim, a), 0]);
     sim.pause(a).unwrap();
     assert!(sim.findings().is_empty(), "{:?}", synth::rules(&sim));
 }
@@ -408,9 +420,9 @@ fn pending_oid_completed_once_is_clean_and_twice_is_not() {
             let request =
                 unsafe { &*(ctx as *const synth::Adapter) }.pending_oid.load(std::sync::atomic::Ordering::Acquire);
             if request != 0 {
-                host.call("TestWorkItem", None, PASSIVE, synth::oid_complete as usize as u64, &[h, request, 0])
+                host.call("TestWorkItem", None, PASSIVE, synth::oid_complete as *const () as u64, &[h, request, 0])
                     .unwrap();
-                host.call("TestWorkItem", None, PASSIVE, synth::oid_complete as usize as u64, &[h, request, 0])
+                host.call("TestWorkItem", None, PASSIVE, synth::oid_complete as *const () as u64, &[h, request, 0])
                     .unwrap();
                 break;
             }

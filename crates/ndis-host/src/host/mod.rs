@@ -340,14 +340,14 @@ impl HostInner {
         let mut slot = self.crash.lock().unwrap_or_else(PoisonError::into_inner);
         if slot.is_none() {
             let recent = thread::recent()
-            .iter()
-            .map(|r| match (r.into_driver, r.adapter) {
-                (true, Some(a)) => format!("NDIS -> {} (adapter {a})", r.name),
-                (true, None) => format!("NDIS -> {}", r.name),
-                (false, _) => format!("driver -> {} from {}", r.name, self.describe(r.from)),
-            })
-            .collect();
-        let report = CrashReport { crash, handler: Some(handler), adapter, thread: thread::id(), recent };
+                .iter()
+                .map(|r| match (r.into_driver, r.adapter) {
+                    (true, Some(a)) => format!("NDIS -> {} (adapter {a})", r.name),
+                    (true, None) => format!("NDIS -> {}", r.name),
+                    (false, _) => format!("driver -> {} from {}", r.name, self.describe(r.from)),
+                })
+                .collect();
+            let report = CrashReport { crash, handler: Some(handler), adapter, thread: thread::id(), recent };
             self.trace.note(adapter, || format!("CRASH {}", report.crash));
             *slot = Some(report);
         }

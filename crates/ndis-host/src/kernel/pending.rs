@@ -186,7 +186,8 @@ impl Pending {
                                 Some(key)
                             }
                             Some((slot, _)) => {
-                                wait_for = wait_for.min(Duration::from_nanos(slot.0.saturating_sub(t).saturating_mul(100)));
+                                wait_for =
+                                    wait_for.min(Duration::from_nanos(slot.0.saturating_sub(t).saturating_mul(100)));
                                 None
                             }
                             None => None,

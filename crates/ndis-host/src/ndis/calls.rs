@@ -10,8 +10,8 @@ use super::adapter::{Adapter, General, OpKind, Pnp, StatusEvent};
 use super::driver::{Handlers, Registration};
 use super::names;
 use crate::abi::{ImportCall, mem};
-use crate::host::thread::{self, DISPATCH, PASSIVE};
 use crate::host::HostInner;
+use crate::host::thread::{self, DISPATCH, PASSIVE};
 use crate::imports::{CallClass, ImportDef, IrqlRule};
 use crate::verifier::Rule;
 use ndis_sys as sys;
@@ -71,7 +71,11 @@ pub fn read_pod<T>(addr: u64, len: usize) -> Option<T> {
 /// call after halt.
 pub fn adapter_for(host: &Arc<HostInner>, handle: u64, api: &str) -> Option<Arc<Adapter>> {
     let Some(a) = host.ndis.by_handle(handle) else {
-        host.finding(Rule::InvalidHandle, thread::adapter(), format!("{api} called with unknown adapter handle {handle:#x}"));
+        host.finding(
+            Rule::InvalidHandle,
+            thread::adapter(),
+            format!("{api} called with unknown adapter handle {handle:#x}"),
+        );
         return None;
     };
     let st = a.lock();
@@ -99,7 +103,11 @@ fn check_call(host: &Arc<HostInner>, adapter: usize, api: &str, flags: u32, disp
     }
 }
 
+// One pass over the characteristics, in the order the DDI page describes them; splitting it would
+// scatter the checks a reader compares with that page.
+#[allow(clippy::too_many_lines)]
 fn register_miniport_driver(host: &Arc<HostInner>, call: &ImportCall) -> u64 {
+    type C = sys::NDIS_MINIPORT_DRIVER_CHARACTERISTICS;
     let context = call.arg(2);
     let chars_addr = call.arg(3);
     let handle_out = call.arg(4);
@@ -131,9 +139,15 @@ fn register_miniport_driver(host: &Arc<HostInner>, call: &ImportCall) -> u64 {
         problems.push(format!("header type {:#x}", header.Type));
     }
     let min_size = match header.Revision {
-        sys::NDIS_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_1 => sys::NDIS_SIZEOF_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_1,
-        sys::NDIS_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_2 => sys::NDIS_SIZEOF_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_2,
-        sys::NDIS_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_3 => sys::NDIS_SIZEOF_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_3,
+        sys::NDIS_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_1 => {
+            sys::NDIS_SIZEOF_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_1
+        }
+        sys::NDIS_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_2 => {
+            sys::NDIS_SIZEOF_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_2
+        }
+        sys::NDIS_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_3 => {
+            sys::NDIS_SIZEOF_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_3
+        }
         r => {
             problems.push(format!("unknown revision {r}"));
             0
@@ -154,7 +168,6 @@ fn register_miniport_driver(host: &Arc<HostInner>, call: &ImportCall) -> u64 {
             0
         }
     };
-    type C = sys::NDIS_MINIPORT_DRIVER_CHARACTERISTICS;
     let handlers = Handlers {
         set_options: raw(offset_of!(C, SetOptionsHandler)),
         initialize: raw(offset_of!(C, InitializeHandlerEx)),
@@ -223,7 +236,7 @@ fn register_miniport_driver(host: &Arc<HostInner>, call: &ImportCall) -> u64 {
     // NDIS calls MiniportSetOptions within NdisMRegisterMiniportDriver.
     if handlers.set_options != 0 {
         let status = match host.call("MiniportSetOptions", None, PASSIVE, handlers.set_options, &[handle, context]) {
-            Ok(v) => v as u32 as i32,
+            Ok(v) => super::status(v),
             Err(_) => crate::abi::abandon(crate::crash::CrashKind::Fatal("MiniportSetOptions crashed".to_owned())),
         };
         host.trace.record(
@@ -256,12 +269,18 @@ fn deregister_miniport_driver(host: &Arc<HostInner>, call: &ImportCall) -> u64 {
         }
         _ => {
             drop(st);
-            host.finding(Rule::InvalidHandle, None, format!("NdisMDeregisterMiniportDriver with unknown handle {handle:#x}"));
+            host.finding(
+                Rule::InvalidHandle,
+                None,
+                format!("NdisMDeregisterMiniportDriver with unknown handle {handle:#x}"),
+            );
         }
     }
     0
 }
 
+// One match arm per attribute structure, each checked against its DDI page.
+#[allow(clippy::too_many_lines)]
 fn set_miniport_attributes(host: &Arc<HostInner>, call: &ImportCall) -> u64 {
     let ok = sys::NDIS_STATUS_SUCCESS.cast_unsigned().into();
     let Some(a) = adapter_for(host, call.arg(0), "NdisMSetMiniportAttributes") else {
@@ -291,17 +310,29 @@ fn set_miniport_attributes(host: &Arc<HostInner>, call: &ImportCall) -> u64 {
                 (sys::NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES_REVISION_2, s) if s >= sys::NDIS_SIZEOF_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES_REVISION_2
             );
             if !rev_ok {
-                host.finding(Rule::AttributesValid, idx, format!("registration attributes revision {} size {}", header.Revision, header.Size));
+                host.finding(
+                    Rule::AttributesValid,
+                    idx,
+                    format!("registration attributes revision {} size {}", header.Revision, header.Size),
+                );
             }
-            let Some(r) = read_pod::<sys::NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES>(addr, usize::from(header.Size)) else {
+            let Some(r) =
+                read_pod::<sys::NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES>(addr, usize::from(header.Size))
+            else {
                 return sys::NDIS_STATUS_INVALID_PARAMETER.cast_unsigned().into();
             };
             let context = r.MiniportAdapterContext as u64;
             if context == 0 {
                 host.finding(Rule::AttributesValid, idx, "MiniportAdapterContext is NULL");
             }
-            if r.AttributeFlags & sys::NDIS_MINIPORT_ATTRIBUTES_HARDWARE_DEVICE == 0 && host.ndis.driver.handlers().check_for_hang != 0 {
-                host.finding(Rule::CharacteristicsValid, idx, "a virtual miniport (no HARDWARE_DEVICE flag) registered MiniportCheckForHangEx");
+            if r.AttributeFlags & sys::NDIS_MINIPORT_ATTRIBUTES_HARDWARE_DEVICE == 0
+                && host.ndis.driver.handlers().check_for_hang != 0
+            {
+                host.finding(
+                    Rule::CharacteristicsValid,
+                    idx,
+                    "a virtual miniport (no HARDWARE_DEVICE flag) registered MiniportCheckForHangEx",
+                );
             }
             st.registration_set = true;
             st.context = context;
@@ -326,9 +357,14 @@ fn set_miniport_attributes(host: &Arc<HostInner>, call: &ImportCall) -> u64 {
                 _ => false,
             };
             if !size_ok {
-                host.finding(Rule::AttributesValid, idx, format!("general attributes revision {} size {}", header.Revision, header.Size));
+                host.finding(
+                    Rule::AttributesValid,
+                    idx,
+                    format!("general attributes revision {} size {}", header.Revision, header.Size),
+                );
             }
-            let Some(g) = read_pod::<sys::NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES>(addr, usize::from(header.Size)) else {
+            let Some(g) = read_pod::<sys::NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES>(addr, usize::from(header.Size))
+            else {
                 return sys::NDIS_STATUS_INVALID_PARAMETER.cast_unsigned().into();
             };
             let mut problems = Vec::new();
@@ -337,7 +373,7 @@ fn set_miniport_attributes(host: &Arc<HostInner>, call: &ImportCall) -> u64 {
             }
             let list_len = g.SupportedOidListLength as usize;
             let mut oids = Vec::new();
-            if list_len % 4 != 0 || list_len > 4096 {
+            if !list_len.is_multiple_of(4) || list_len > 4096 {
                 problems.push(format!("SupportedOidListLength {list_len}"));
             } else if list_len != 0 {
                 let mut bytes = vec![0u8; list_len];
@@ -391,7 +427,7 @@ fn pause_complete(host: &Arc<HostInner>, call: &ImportCall) -> u64 {
 }
 
 fn restart_complete(host: &Arc<HostInner>, call: &ImportCall) -> u64 {
-    let status = call.arg(1) as u32 as i32;
+    let status = super::status(call.arg(1));
     complete_operation(host, call.arg(0), OpKind::Restart, status);
     0
 }
@@ -408,10 +444,17 @@ fn complete_operation(host: &Arc<HostInner>, handle: u64, kind: OpKind, status: 
     };
     let Some(a) = adapter_for(host, handle, api) else { return };
     let idx = Some(a.index);
-    host.trace.record(crate::trace::Level::Lifecycle, idx, crate::trace::Dir::ToNdis, api, || match kind {
-        OpKind::Pause => String::new(),
-        OpKind::Restart => names::status(status),
-    }, None);
+    host.trace.record(
+        crate::trace::Level::Lifecycle,
+        idx,
+        crate::trace::Dir::ToNdis,
+        api,
+        || match kind {
+            OpKind::Pause => String::new(),
+            OpKind::Restart => names::status(status),
+        },
+        None,
+    );
     if kind == OpKind::Restart
         && ![sys::NDIS_STATUS_SUCCESS, sys::NDIS_STATUS_RESOURCES, sys::NDIS_STATUS_FAILURE].contains(&status)
     {
@@ -434,7 +477,9 @@ fn complete_operation(host: &Arc<HostInner>, handle: u64, kind: OpKind, status: 
         }
     }
     match st.pending {
-        Some(mut p) if p.kind == kind && p.completed.is_none() && (!p.returned || p.status == sys::NDIS_STATUS_PENDING) => {
+        Some(mut p)
+            if p.kind == kind && p.completed.is_none() && (!p.returned || p.status == sys::NDIS_STATUS_PENDING) =>
+        {
             if !p.returned {
                 // Same thread, inside the handler: remember it; the handler's return finishes it.
                 p.completed = Some(status);
@@ -471,13 +516,14 @@ pub fn finish_operation(host: &Arc<HostInner>, a: &Arc<Adapter>, kind: OpKind, s
             host.finding(
                 Rule::PauseDrain,
                 idx,
-                format!("pause completed with {sends} send NBL(s) not completed and {receives} receive NBL(s) not returned"),
+                format!(
+                    "pause completed with {sends} send NBL(s) not completed and {receives} receive NBL(s) not returned"
+                ),
             );
         }
     }
     let mut st = a.lock();
-    if let Some(mut p) = st.pending.take() {
-        p.completed = Some(status);
+    if st.pending.take().is_some() {
         match kind {
             OpKind::Pause => {
                 st.pauses += 1;
@@ -492,7 +538,6 @@ pub fn finish_operation(host: &Arc<HostInner>, a: &Arc<Adapter>, kind: OpKind, s
                 }
             }
         }
-        st.pending = None;
     }
     drop(st);
     a.unpark();
@@ -511,8 +556,7 @@ fn reset_complete(host: &Arc<HostInner>, call: &ImportCall) -> u64 {
         st = guard;
     }
     match st.reset {
-        Some(mut r) if r.returned && r.pended && !r.completed => {
-            r.completed = true;
+        Some(r) if r.returned && r.pended && !r.completed => {
             st.reset = None;
             drop(st);
             let sends = a.counters.sends_outstanding.load(Ordering::Acquire);
@@ -586,7 +630,9 @@ fn indicate_status(host: &Arc<HostInner>, call: &ImportCall) -> u64 {
     if ind.StatusCode == sys::NDIS_STATUS_LINK_STATE {
         if (ind.StatusBufferSize as usize) < sys::NDIS_SIZEOF_LINK_STATE_REVISION_1 {
             problems.push(format!("link state buffer of {} bytes", ind.StatusBufferSize));
-        } else if let Some(ls) = read_pod::<sys::NDIS_LINK_STATE>(ind.StatusBuffer as u64, ind.StatusBufferSize as usize) {
+        } else if let Some(ls) =
+            read_pod::<sys::NDIS_LINK_STATE>(ind.StatusBuffer as u64, ind.StatusBufferSize as usize)
+        {
             if ls.Header.Type != sys::NDIS_OBJECT_TYPE_DEFAULT || ls.Header.Revision < sys::NDIS_LINK_STATE_REVISION_1 {
                 problems.push("NDIS_LINK_STATE header".to_owned());
             }

@@ -76,8 +76,12 @@ pub struct State {
     /// What DriverEntry returned.
     pub entry_status: Option<i32>,
     driver_object: Option<Box<[u64]>>,
-    registry_path: Option<(Box<[u64; 2]>, Box<[u16]>)>,
+    registry_path: Option<RegistryPath>,
 }
+
+/// The UNICODE_STRING handed to DriverEntry (as two quadwords) and the UTF-16 text it points to;
+/// both stay alive for as long as the driver is loaded.
+type RegistryPath = (Box<[u64; 2]>, Box<[u16]>);
 
 /// The driver.
 #[derive(Debug, Default)]
@@ -137,7 +141,7 @@ pub fn driver_entry(host: &Arc<HostInner>, entry: u64) -> Result<i32, Abandoned>
     let result = host.call("DriverEntry", None, PASSIVE, entry, &[object, path]);
     let mut st = host.ndis.driver.lock();
     st.in_entry = false;
-    let status = result.map(|v| v as u32 as i32);
+    let status = result.map(super::status);
     if let Ok(s) = status {
         st.entry_status = Some(s);
         host.trace.note(None, || format!("DriverEntry returned {}", super::names::status(s)));
@@ -160,7 +164,14 @@ pub fn unload(host: &Arc<HostInner>) -> Result<(), Abandoned> {
         (st.registration.map_or(0, |r| r.handlers.unload), st.driver_object.as_ref().map_or(0, |b| b.as_ptr() as u64))
     };
     if handler != 0 {
-        host.trace.record(crate::trace::Level::Lifecycle, None, crate::trace::Dir::ToMiniport, "MiniportDriverUnload", String::new, None);
+        host.trace.record(
+            crate::trace::Level::Lifecycle,
+            None,
+            crate::trace::Dir::ToMiniport,
+            "MiniportDriverUnload",
+            String::new,
+            None,
+        );
         host.call("MiniportDriverUnload", None, PASSIVE, handler, &[object])?;
     }
     let deregistered = {
@@ -169,11 +180,19 @@ pub fn unload(host: &Arc<HostInner>) -> Result<(), Abandoned> {
         st.deregistered
     };
     if !deregistered {
-        host.finding(Rule::UnloadDeregisters, None, "MiniportDriverUnload returned without NdisMDeregisterMiniportDriver");
+        host.finding(
+            Rule::UnloadDeregisters,
+            None,
+            "MiniportDriverUnload returned without NdisMDeregisterMiniportDriver",
+        );
     }
     let leaked: Vec<Record> = host.resources.live(|_| true);
     if !leaked.is_empty() {
-        host.finding(Rule::UnloadLeak, None, format!("{} object(s) still allocated at unload: {}", leaked.len(), summarize(&leaked)));
+        host.finding(
+            Rule::UnloadLeak,
+            None,
+            format!("{} object(s) still allocated at unload: {}", leaked.len(), summarize(&leaked)),
+        );
     }
     Ok(())
 }

@@ -76,10 +76,6 @@ fn header(kind: u8, revision: u8, size: usize) -> sys::NDIS_OBJECT_HEADER {
     sys::NDIS_OBJECT_HEADER { Type: kind, Revision: revision, Size: u16::try_from(size).unwrap_or(u16::MAX) }
 }
 
-fn status_of(v: u64) -> i32 {
-    v as u32 as i32
-}
-
 fn trace_call(host: &HostInner, a: &Adapter, name: &str, detail: impl FnOnce() -> String, status: Option<i32>) {
     host.trace.record(Level::Lifecycle, Some(a.index), Dir::ToMiniport, name, detail, status.map(names::status));
 }
@@ -125,7 +121,11 @@ impl HostBuf {
 /// MiniportInitializeEx. On success the adapter is Paused; on failure Halted, with nothing of
 /// it left allocated (rule `MiniportInitializeEx.FailureLeak`).
 pub fn initialize(host: &Arc<HostInner>, a: &Arc<Adapter>) -> Result<i32, CallError> {
-    let reg = host.ndis.driver.registration().ok_or_else(|| CallError::Scenario(ScenarioError("no driver registered".into())))?;
+    let reg = host
+        .ndis
+        .driver
+        .registration()
+        .ok_or_else(|| CallError::Scenario(ScenarioError("no driver registered".into())))?;
     {
         let mut st = a.lock();
         if st.pnp != Pnp::Halted {
@@ -150,8 +150,14 @@ pub fn initialize(host: &Arc<HostInner>, a: &Arc<Adapter>) -> Result<i32, CallEr
     p.IfIndex = u32::try_from(a.index + 10).unwrap_or(u32::MAX);
     let params = HostBuf::of(p);
     trace_call(host, a, "MiniportInitializeEx", || format!("handle={:#x}", a.handle), None);
-    let v = host.call("MiniportInitializeEx", Some(a.index), PASSIVE, reg.handlers.initialize, &[a.handle, reg.context, params.addr()])?;
-    let status = status_of(v);
+    let v = host.call(
+        "MiniportInitializeEx",
+        Some(a.index),
+        PASSIVE,
+        reg.handlers.initialize,
+        &[a.handle, reg.context, params.addr()],
+    )?;
+    let status = super::status(v);
     trace_call(host, a, "MiniportInitializeEx returned", String::new, Some(status));
     let mut st = a.lock();
     if status == sys::NDIS_STATUS_SUCCESS {
@@ -206,8 +212,14 @@ fn restart_parameters(a: &Adapter, with_attributes: bool) -> (HostBuf, Option<Ho
         // 16-byte aligned as MEMORY_ALLOCATION_ALIGNMENT requires of `Data`.
         unsafe {
             let base = buf.addr_ptr();
-            base.add(offset_of!(sys::NDIS_RESTART_ATTRIBUTES, Oid)).cast::<u32>().write(sys::OID_GEN_MINIPORT_RESTART_ATTRIBUTES);
-            base.add(offset_of!(sys::NDIS_RESTART_ATTRIBUTES, DataLength)).cast::<u32>().write(u32::try_from(len).unwrap_or(0));
+            let oid = sys::OID_GEN_MINIPORT_RESTART_ATTRIBUTES.to_le_bytes();
+            let data_length = u32::try_from(len).unwrap_or(0).to_le_bytes();
+            std::ptr::copy_nonoverlapping(oid.as_ptr(), base.add(offset_of!(sys::NDIS_RESTART_ATTRIBUTES, Oid)), 4);
+            std::ptr::copy_nonoverlapping(
+                data_length.as_ptr(),
+                base.add(offset_of!(sys::NDIS_RESTART_ATTRIBUTES, DataLength)),
+                4,
+            );
             base.add(data).cast::<sys::NDIS_RESTART_GENERAL_ATTRIBUTES>().write_unaligned(ga);
         }
         buf
@@ -219,7 +231,8 @@ fn restart_parameters(a: &Adapter, with_attributes: bool) -> (HostBuf, Option<Ho
         sys::NDIS_MINIPORT_RESTART_PARAMETERS_REVISION_1,
         sys::NDIS_SIZEOF_MINIPORT_RESTART_PARAMETERS_REVISION_1,
     );
-    p.RestartAttributes = attrs.as_ref().map_or(std::ptr::null_mut(), |b| b.addr() as *mut sys::NDIS_RESTART_ATTRIBUTES);
+    p.RestartAttributes =
+        attrs.as_ref().map_or(std::ptr::null_mut(), |b| b.addr() as *mut sys::NDIS_RESTART_ATTRIBUTES);
     (HostBuf::of(p), attrs)
 }
 
@@ -231,14 +244,26 @@ pub fn restart(host: &Arc<HostInner>, a: &Arc<Adapter>, with_attributes: bool) -
         if st.pnp != Pnp::Paused || st.pending.is_some() {
             return scenario(format!("restart: adapter {} is {:?}", a.index, st.pnp));
         }
-        st.pending = Some(Pending { kind: OpKind::Restart, returned: false, status: 0, completed: None, started: Instant::now() });
+        st.pending = Some(Pending {
+            kind: OpKind::Restart,
+            returned: false,
+            status: 0,
+            completed: None,
+            started: Instant::now(),
+        });
         a.set_pnp(&mut st, Pnp::Restarting);
     }
     let (params, attrs) = restart_parameters(a, with_attributes);
     let before = attrs.as_ref().map(|b| b.bytes().to_vec());
-    trace_call(host, a, "MiniportRestart", || if with_attributes { "general attributes".into() } else { "no attributes".into() }, None);
+    trace_call(
+        host,
+        a,
+        "MiniportRestart",
+        || if with_attributes { "general attributes".into() } else { "no attributes".into() },
+        None,
+    );
     let v = host.call("MiniportRestart", Some(a.index), PASSIVE, handlers.restart, &[a.context(), params.addr()])?;
-    let status = status_of(v);
+    let status = super::status(v);
     trace_call(host, a, "MiniportRestart returned", String::new, Some(status));
     let early = {
         let mut st = a.lock();
@@ -257,7 +282,11 @@ pub fn restart(host: &Arc<HostInner>, a: &Arc<Adapter>, with_attributes: bool) -
     let outcome = match status {
         sys::NDIS_STATUS_SUCCESS => {
             if early.is_some() {
-                host.finding(Rule::RestartCompleteNotPending, Some(a.index), "NdisMRestartComplete called although MiniportRestart returned SUCCESS");
+                host.finding(
+                    Rule::RestartCompleteNotPending,
+                    Some(a.index),
+                    "NdisMRestartComplete called although MiniportRestart returned SUCCESS",
+                );
             }
             finish_operation(host, a, OpKind::Restart, status);
             Started::Done(status)
@@ -271,30 +300,40 @@ pub fn restart(host: &Arc<HostInner>, a: &Arc<Adapter>, with_attributes: bool) -
         },
         s => {
             if s != sys::NDIS_STATUS_RESOURCES && s != sys::NDIS_STATUS_FAILURE {
-                host.finding(Rule::RestartStatus, Some(a.index), format!("MiniportRestart returned {}", names::status(s)));
+                host.finding(
+                    Rule::RestartStatus,
+                    Some(a.index),
+                    format!("MiniportRestart returned {}", names::status(s)),
+                );
             }
             finish_operation(host, a, OpKind::Restart, s);
             Started::Done(s)
         }
     };
-    keep_until_done(a, keep, before, outcome, host);
+    keep_until_done(a, keep, before.as_deref(), outcome, host);
     Ok(outcome)
 }
 
 /// Keeps the restart attributes alive until the restart is over, and checks that a failed
 /// restart left them as NDIS gave them ("if a miniport driver does not restart, it should not
 /// modify any attributes", MiniportRestart).
-fn keep_until_done(a: &Arc<Adapter>, keep: Option<HostBuf>, before: Option<Vec<u8>>, outcome: Started, host: &Arc<HostInner>) {
-    if let (Some(buf), Some(before), Started::Done(s)) = (&keep, &before, outcome)
+fn keep_until_done(
+    a: &Arc<Adapter>,
+    keep: Option<HostBuf>,
+    before: Option<&[u8]>,
+    outcome: Started,
+    host: &Arc<HostInner>,
+) {
+    if let (Some(buf), Some(before), Started::Done(s)) = (&keep, before, outcome)
         && s != sys::NDIS_STATUS_SUCCESS
-        && buf.bytes() != before.as_slice()
+        && buf.bytes() != before
     {
         host.finding(Rule::RestartStatus, Some(a.index), "a failed MiniportRestart modified the restart attributes");
     }
-    if let Some(buf) = keep {
-        if a.lock().pending.is_some() {
-            a.park(buf);
-        }
+    if let Some(buf) = keep
+        && a.lock().pending.is_some()
+    {
+        a.park(buf);
     }
 }
 
@@ -306,7 +345,8 @@ pub fn pause(host: &Arc<HostInner>, a: &Arc<Adapter>, reason: u32) -> Result<Sta
         if st.pnp != Pnp::Running || st.pending.is_some() {
             return scenario(format!("pause: adapter {} is {:?}", a.index, st.pnp));
         }
-        st.pending = Some(Pending { kind: OpKind::Pause, returned: false, status: 0, completed: None, started: Instant::now() });
+        st.pending =
+            Some(Pending { kind: OpKind::Pause, returned: false, status: 0, completed: None, started: Instant::now() });
         st.pause_returned = false;
         a.set_pnp(&mut st, Pnp::Pausing);
     }
@@ -321,7 +361,7 @@ pub fn pause(host: &Arc<HostInner>, a: &Arc<Adapter>, reason: u32) -> Result<Sta
     let params = HostBuf::of(p);
     trace_call(host, a, "MiniportPause", || format!("reason={reason:#x}"), None);
     let v = host.call("MiniportPause", Some(a.index), PASSIVE, handlers.pause, &[a.context(), params.addr()])?;
-    let status = status_of(v);
+    let status = super::status(v);
     trace_call(host, a, "MiniportPause returned", String::new, Some(status));
     let early = {
         let mut st = a.lock();
@@ -353,7 +393,11 @@ pub fn pause(host: &Arc<HostInner>, a: &Arc<Adapter>, reason: u32) -> Result<Sta
                 host.finding(Rule::PauseReturn, Some(a.index), format!("MiniportPause returned {}", names::status(s)));
             }
             if early.is_some() {
-                host.finding(Rule::PauseCompleteNotPending, Some(a.index), "NdisMPauseComplete called although MiniportPause did not return PENDING");
+                host.finding(
+                    Rule::PauseCompleteNotPending,
+                    Some(a.index),
+                    "NdisMPauseComplete called although MiniportPause did not return PENDING",
+                );
             }
             finish_operation(host, a, OpKind::Pause, sys::NDIS_STATUS_SUCCESS);
             Started::Done(s)
@@ -399,7 +443,11 @@ pub fn halt(host: &Arc<HostInner>, a: &Arc<Adapter>, action: u32) -> Result<(), 
         host.finding(
             Rule::HaltLeak,
             Some(a.index),
-            format!("{} object(s) still allocated after MiniportHaltEx: {}", leaked.len(), super::driver::summarize(&leaked)),
+            format!(
+                "{} object(s) still allocated after MiniportHaltEx: {}",
+                leaked.len(),
+                super::driver::summarize(&leaked)
+            ),
         );
     }
     Ok(())
@@ -421,7 +469,7 @@ pub fn reset(host: &Arc<HostInner>, a: &Arc<Adapter>, irql: u8) -> Result<Starte
     let addressing = HostBuf::zeroed(8);
     trace_call(host, a, "MiniportResetEx", String::new, None);
     let v = host.call("MiniportResetEx", Some(a.index), irql, handlers.reset, &[a.context(), addressing.addr()])?;
-    let status = status_of(v);
+    let status = super::status(v);
     trace_call(host, a, "MiniportResetEx returned", String::new, Some(status));
     let mut st = a.lock();
     let early = st.reset.is_some_and(|r| r.completed);
@@ -439,7 +487,11 @@ pub fn reset(host: &Arc<HostInner>, a: &Arc<Adapter>, irql: u8) -> Result<Starte
     if status == sys::NDIS_STATUS_SUCCESS {
         let sends = a.counters.sends_outstanding.load(Ordering::Acquire);
         if sends != 0 {
-            host.finding(Rule::ResetDrain, Some(a.index), format!("MiniportResetEx returned SUCCESS with {sends} send NBL(s) outstanding"));
+            host.finding(
+                Rule::ResetDrain,
+                Some(a.index),
+                format!("MiniportResetEx returned SUCCESS with {sends} send NBL(s) outstanding"),
+            );
         }
     }
     Ok(Started::Done(status))
@@ -453,13 +505,23 @@ pub fn device_pnp_event(host: &Arc<HostInner>, a: &Arc<Adapter>, event: u32, inf
     unsafe { std::ptr::copy_nonoverlapping(info.as_ptr(), data.addr_ptr(), info.len()) };
     // SAFETY: all-zero is a valid NET_DEVICE_PNP_EVENT.
     let mut e: sys::NET_DEVICE_PNP_EVENT = unsafe { std::mem::zeroed() };
-    e.Header = header(sys::NDIS_OBJECT_TYPE_DEFAULT, sys::NET_DEVICE_PNP_EVENT_REVISION_1, sys::NDIS_SIZEOF_NET_DEVICE_PNP_EVENT_REVISION_1);
+    e.Header = header(
+        sys::NDIS_OBJECT_TYPE_DEFAULT,
+        sys::NET_DEVICE_PNP_EVENT_REVISION_1,
+        sys::NDIS_SIZEOF_NET_DEVICE_PNP_EVENT_REVISION_1,
+    );
     e.DevicePnPEvent = event;
     e.InformationBuffer = if info.is_empty() { std::ptr::null_mut() } else { data.addr() as *mut core::ffi::c_void };
     e.InformationBufferLength = u32::try_from(info.len()).unwrap_or(0);
     let ev = HostBuf::of(e);
     trace_call(host, a, "MiniportDevicePnPEventNotify", || format!("event={event}"), None);
-    host.call("MiniportDevicePnPEventNotify", Some(a.index), PASSIVE, handlers.device_pnp_event, &[a.context(), ev.addr()])?;
+    host.call(
+        "MiniportDevicePnPEventNotify",
+        Some(a.index),
+        PASSIVE,
+        handlers.device_pnp_event,
+        &[a.context(), ev.addr()],
+    )?;
     Ok(())
 }
 
@@ -475,23 +537,58 @@ pub fn shutdown(host: &Arc<HostInner>, a: &Arc<Adapter>, action: u32) -> Result<
 pub fn send(host: &Arc<HostInner>, a: &Adapter, head: u64, flags: u32, irql: u8) -> Result<(), Abandoned> {
     let handlers = host.ndis.driver.handlers();
     if host.trace.wants(Level::Datapath) {
-        host.trace.record(Level::Datapath, Some(a.index), Dir::ToMiniport, "MiniportSendNetBufferLists", || format!("{head:#x} flags={flags:#x}"), None);
+        host.trace.record(
+            Level::Datapath,
+            Some(a.index),
+            Dir::ToMiniport,
+            "MiniportSendNetBufferLists",
+            || format!("{head:#x} flags={flags:#x}"),
+            None,
+        );
     }
-    host.call("MiniportSendNetBufferLists", Some(a.index), irql, handlers.send, &[a.context(), head, 0, u64::from(flags)]).map(|_| ())
+    host.call(
+        "MiniportSendNetBufferLists",
+        Some(a.index),
+        irql,
+        handlers.send,
+        &[a.context(), head, 0, u64::from(flags)],
+    )
+    .map(|_| ())
 }
 
 /// MiniportReturnNetBufferLists.
 pub fn return_nbls(host: &Arc<HostInner>, a: &Adapter, head: u64, flags: u32, irql: u8) -> Result<(), Abandoned> {
     let handlers = host.ndis.driver.handlers();
     if host.trace.wants(Level::Datapath) {
-        host.trace.record(Level::Datapath, Some(a.index), Dir::ToMiniport, "MiniportReturnNetBufferLists", || format!("{head:#x}"), None);
+        host.trace.record(
+            Level::Datapath,
+            Some(a.index),
+            Dir::ToMiniport,
+            "MiniportReturnNetBufferLists",
+            || format!("{head:#x}"),
+            None,
+        );
     }
-    host.call("MiniportReturnNetBufferLists", Some(a.index), irql, handlers.return_nbls, &[a.context(), head, u64::from(flags)]).map(|_| ())
+    host.call(
+        "MiniportReturnNetBufferLists",
+        Some(a.index),
+        irql,
+        handlers.return_nbls,
+        &[a.context(), head, u64::from(flags)],
+    )
+    .map(|_| ())
 }
 
 /// MiniportCancelSend.
 pub fn cancel_send(host: &Arc<HostInner>, a: &Adapter, cancel_id: u64, irql: u8) -> Result<(), Abandoned> {
     let handlers = host.ndis.driver.handlers();
-    host.trace.record(Level::Lifecycle, Some(a.index), Dir::ToMiniport, "MiniportCancelSend", || format!("id={cancel_id:#x}"), None);
+    host.trace.record(
+        Level::Lifecycle,
+        Some(a.index),
+        Dir::ToMiniport,
+        "MiniportCancelSend",
+        || format!("id={cancel_id:#x}"),
+        None,
+    );
     host.call("MiniportCancelSend", Some(a.index), irql, handlers.cancel_send, &[a.context(), cancel_id]).map(|_| ())
 }

@@ -106,3 +106,11 @@ impl Ndis {
         (self.add_adapter(handle, registry), handle)
     }
 }
+
+/// An `NDIS_STATUS` from a 64-bit register or argument slot: the low 32 bits, as a signed value.
+/// The win64 convention leaves the upper half of RAX undefined for a 32-bit return.
+#[must_use]
+#[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+pub fn status(v: u64) -> i32 {
+    v as u32 as i32
+}

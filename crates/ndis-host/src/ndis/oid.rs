@@ -10,8 +10,8 @@ use super::calls::adapter_for;
 use super::miniport::{CallError, HostBuf};
 use super::names;
 use crate::abi::ImportCall;
-use crate::host::thread::{self, PASSIVE};
 use crate::host::HostInner;
+use crate::host::thread::{self, PASSIVE};
 use crate::trace::{Dir, Level};
 use crate::verifier::Rule;
 use ndis_sys as sys;
@@ -106,25 +106,34 @@ pub fn request(
     let oids = &host.ndis.oids;
     r.RequestId = (oids.next_id.fetch_add(1, Ordering::Relaxed) + 1) as *mut core::ffi::c_void;
     r.RequestHandle = host.handles.next() as *mut core::ffi::c_void;
-    // SAFETY: writing the active (query/set) form of the union.
-    unsafe {
-        r.DATA.QUERY_INFORMATION.Oid = oid;
-        r.DATA.QUERY_INFORMATION.InformationBuffer = if length == 0 { std::ptr::null_mut() } else { buffer.addr() as *mut core::ffi::c_void };
-        r.DATA.QUERY_INFORMATION.InformationBufferLength = u32::try_from(length).unwrap_or(u32::MAX);
-    }
+    // The query form of the union; the set and statistics forms share its first three fields.
+    r.DATA.QUERY_INFORMATION.Oid = oid;
+    r.DATA.QUERY_INFORMATION.InformationBuffer =
+        if length == 0 { std::ptr::null_mut() } else { buffer.addr() as *mut core::ffi::c_void };
+    r.DATA.QUERY_INFORMATION.InformationBufferLength = u32::try_from(length).unwrap_or(u32::MAX);
     let req = HostBuf::of(r);
     let addr = req.addr();
     {
         let mut p = oids.pending.lock().unwrap_or_else(PoisonError::into_inner);
         if p.iter().any(|(i, _)| *i == a.index) {
-            return Err(CallError::Scenario(super::miniport::ScenarioError(format!("an OID request is already pending on adapter {}", a.index))));
+            return Err(CallError::Scenario(super::miniport::ScenarioError(format!(
+                "an OID request is already pending on adapter {}",
+                a.index
+            ))));
         }
         p.push((a.index, Pending { request: addr, returned: false, completion: None }));
     }
-    host.trace.record(Level::Lifecycle, Some(a.index), Dir::ToMiniport, "MiniportOidRequest", || format!("{kind:?} {} len={length}", names::oid(oid)), None);
+    host.trace.record(
+        Level::Lifecycle,
+        Some(a.index),
+        Dir::ToMiniport,
+        "MiniportOidRequest",
+        || format!("{kind:?} {} len={length}", names::oid(oid)),
+        None,
+    );
     let result = host.call("MiniportOidRequest", Some(a.index), PASSIVE, handlers.oid_request, &[a.context(), addr]);
     let returned = match result {
-        Ok(v) => v as u32 as i32,
+        Ok(v) => super::status(v),
         Err(e) => {
             oids.pending.lock().unwrap_or_else(PoisonError::into_inner).retain(|(i, _)| *i != a.index);
             return Err(e.into());
@@ -142,34 +151,49 @@ pub fn request(
     };
     let pended = returned == sys::NDIS_STATUS_PENDING;
     let status = if pended {
-        match early {
-            Some(s) => s,
-            None => {
-                let done = wait(&|| oids.completion(a.index).is_some() || host.crashed());
-                if !done {
-                    host.finding(Rule::Watchdog, Some(a.index), format!("{} pended and never completed", names::oid(oid)));
-                }
-                oids.completion(a.index).unwrap_or(sys::NDIS_STATUS_FAILURE)
+        if let Some(s) = early {
+            s
+        } else {
+            let done = wait(&|| oids.completion(a.index).is_some() || host.crashed());
+            if !done {
+                host.finding(Rule::Watchdog, Some(a.index), format!("{} pended and never completed", names::oid(oid)));
             }
+            oids.completion(a.index).unwrap_or(sys::NDIS_STATUS_FAILURE)
         }
     } else {
         if early.is_some() {
             host.finding(
                 Rule::OidDoubleComplete,
                 Some(a.index),
-                format!("{} completed by NdisMOidRequestComplete and by returning {}", names::oid(oid), names::status(returned)),
+                format!(
+                    "{} completed by NdisMOidRequestComplete and by returning {}",
+                    names::oid(oid),
+                    names::status(returned)
+                ),
             );
         }
         returned
     };
     oids.pending.lock().unwrap_or_else(PoisonError::into_inner).retain(|(i, _)| *i != a.index);
-    host.trace.record(Level::Lifecycle, Some(a.index), Dir::Note, &format!("{} done", names::oid(oid)), String::new, Some(names::status(status)));
+    host.trace.record(
+        Level::Lifecycle,
+        Some(a.index),
+        Dir::Note,
+        &format!("{} done", names::oid(oid)),
+        String::new,
+        Some(names::status(status)),
+    );
     Ok(check(host, a, kind, oid, &req, &buffer, length, status, pended))
 }
 
 impl Oids {
     fn completion(&self, adapter: usize) -> Option<i32> {
-        self.pending.lock().unwrap_or_else(PoisonError::into_inner).iter().find(|(i, _)| *i == adapter).and_then(|(_, e)| e.completion)
+        self.pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .find(|(i, _)| *i == adapter)
+            .and_then(|(_, e)| e.completion)
     }
 }
 
@@ -202,16 +226,37 @@ fn check(
         host.finding(Rule::OidDoubleComplete, idx, format!("{name} completed with NDIS_STATUS_PENDING"));
     }
     if bytes as usize > length {
-        host.finding(Rule::OidBytesWritten, idx, format!("{name}: Bytes{} {bytes} exceeds the buffer of {length}", if kind == Kind::Set { "Read" } else { "Written" }));
+        host.finding(
+            Rule::OidBytesWritten,
+            idx,
+            format!(
+                "{name}: Bytes{} {bytes} exceeds the buffer of {length}",
+                if kind == Kind::Set { "Read" } else { "Written" }
+            ),
+        );
     }
     let all = buffer.bytes();
     if all[length..length + GUARD].iter().any(|b| *b != GUARD_BYTE) {
-        host.finding(Rule::OidBytesWritten, idx, format!("{name}: the miniport wrote past InformationBufferLength ({length})"));
+        host.finding(
+            Rule::OidBytesWritten,
+            idx,
+            format!("{name}: the miniport wrote past InformationBufferLength ({length})"),
+        );
     }
-    if (status == sys::NDIS_STATUS_BUFFER_TOO_SHORT || status == sys::NDIS_STATUS_INVALID_LENGTH) && needed as usize <= length {
-        host.finding(Rule::OidBytesNeeded, idx, format!("{name} failed with {} but BytesNeeded is {needed} for a buffer of {length}", names::status(status)));
+    if (status == sys::NDIS_STATUS_BUFFER_TOO_SHORT || status == sys::NDIS_STATUS_INVALID_LENGTH)
+        && needed as usize <= length
+    {
+        host.finding(
+            Rule::OidBytesNeeded,
+            idx,
+            format!(
+                "{name} failed with {} but BytesNeeded is {needed} for a buffer of {length}",
+                names::status(status)
+            ),
+        );
     }
-    if kind == Kind::Set && status == sys::NDIS_STATUS_SUCCESS && STRUCTURED.contains(&oid) && r.SupportedRevision == 0 {
+    if kind == Kind::Set && status == sys::NDIS_STATUS_SUCCESS && STRUCTURED.contains(&oid) && r.SupportedRevision == 0
+    {
         host.finding(Rule::OidSupportedRevision, idx, format!("{name} set succeeded without SupportedRevision"));
     }
     let data = if kind == Kind::Set { Vec::new() } else { all[..(bytes as usize).min(length)].to_vec() };
@@ -222,7 +267,7 @@ fn check(
 pub fn oid_request_complete(host: &Arc<HostInner>, call: &ImportCall) -> u64 {
     let Some(a) = adapter_for(host, call.arg(0), "NdisMOidRequestComplete") else { return 0 };
     let request = call.arg(1);
-    let status = call.arg(2) as u32 as i32;
+    let status = super::status(call.arg(2));
     let idx = Some(a.index);
     if status == sys::NDIS_STATUS_PENDING {
         host.finding(Rule::OidDoubleComplete, idx, "NdisMOidRequestComplete with NDIS_STATUS_PENDING");

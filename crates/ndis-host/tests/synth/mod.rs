@@ -8,7 +8,22 @@
 //! with the right status, deregisters at unload).
 //!
 //! Handlers must not panic (a panic cannot unwind out of an `extern "win64"` function).
-#![allow(dead_code, clippy::missing_safety_doc, clippy::must_use_candidate)]
+// The synthetic driver passes NDIS_STATUS values and small sizes through 64-bit argument
+// registers the way C driver code does; the casts below are that convention, not lost data.
+#![allow(
+    dead_code,
+    clippy::missing_safety_doc,
+    clippy::must_use_candidate,
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_lossless,
+    clippy::cast_ptr_alignment,
+    clippy::ptr_as_ptr,
+    clippy::many_single_char_names,
+    clippy::struct_excessive_bools,
+    clippy::items_after_statements
+)]
 
 use ndis_host::host::thread;
 use ndis_host::host::{HostConfig, Mode};
@@ -203,24 +218,24 @@ pub extern "win64" fn driver_entry(object: u64, path: u64) -> u64 {
         unsafe { base.add(off).cast::<u64>().write_unaligned(f) }
     };
     type C = sys::NDIS_MINIPORT_DRIVER_CHARACTERISTICS;
-    set(offset_of!(C, InitializeHandlerEx), initialize as usize as u64);
-    set(offset_of!(C, HaltHandlerEx), halt as usize as u64);
-    set(offset_of!(C, UnloadHandler), unload as usize as u64);
-    set(offset_of!(C, PauseHandler), pause as usize as u64);
-    set(offset_of!(C, RestartHandler), restart as usize as u64);
-    set(offset_of!(C, OidRequestHandler), oid_request as usize as u64);
-    set(offset_of!(C, SendNetBufferListsHandler), send as usize as u64);
-    set(offset_of!(C, ReturnNetBufferListsHandler), return_nbls as usize as u64);
+    set(offset_of!(C, InitializeHandlerEx), initialize as *const () as u64);
+    set(offset_of!(C, HaltHandlerEx), halt as *const () as u64);
+    set(offset_of!(C, UnloadHandler), unload as *const () as u64);
+    set(offset_of!(C, PauseHandler), pause as *const () as u64);
+    set(offset_of!(C, RestartHandler), restart as *const () as u64);
+    set(offset_of!(C, OidRequestHandler), oid_request as *const () as u64);
+    set(offset_of!(C, SendNetBufferListsHandler), send as *const () as u64);
+    set(offset_of!(C, ReturnNetBufferListsHandler), return_nbls as *const () as u64);
     if !knobs.missing_cancel_send {
-        set(offset_of!(C, CancelSendHandler), cancel_send as usize as u64);
+        set(offset_of!(C, CancelSendHandler), cancel_send as *const () as u64);
     }
     if knobs.check_for_hang {
-        set(offset_of!(C, CheckForHangHandlerEx), check_for_hang as usize as u64);
+        set(offset_of!(C, CheckForHangHandlerEx), check_for_hang as *const () as u64);
     }
-    set(offset_of!(C, ResetHandlerEx), reset as usize as u64);
-    set(offset_of!(C, DevicePnPEventNotifyHandler), pnp_event as usize as u64);
-    set(offset_of!(C, ShutdownHandlerEx), shutdown as usize as u64);
-    set(offset_of!(C, CancelOidRequestHandler), cancel_oid as usize as u64);
+    set(offset_of!(C, ResetHandlerEx), reset as *const () as u64);
+    set(offset_of!(C, DevicePnPEventNotifyHandler), pnp_event as *const () as u64);
+    set(offset_of!(C, ShutdownHandlerEx), shutdown as *const () as u64);
+    set(offset_of!(C, CancelOidRequestHandler), cancel_oid as *const () as u64);
     let mut handle = 0u64;
     let ctx = std::ptr::from_ref(driver) as u64;
     let status = call5("NdisMRegisterMiniportDriver", object, path, ctx, (&raw mut c) as u64, (&raw mut handle) as u64);
@@ -521,7 +536,7 @@ pub fn start(knobs: Knobs) -> Sim {
 pub fn start_with(knobs: Knobs, mode: Mode) -> Sim {
     let sim = Sim::new(HostConfig { mode, ..HostConfig::default() });
     NEXT.with(|n| n.set(Some(knobs)));
-    let status = sim.driver_entry_at(driver_entry as usize as u64).expect("DriverEntry crashed");
+    let status = sim.driver_entry_at(driver_entry as *const () as u64).expect("DriverEntry crashed");
     let _ = status;
     sim
 }
