@@ -5,11 +5,14 @@
 //! cancel. The OIDs answered are exactly [`SUPPORTED_OIDS`]; docs/OIDS.md lists each with its
 //! type, size and meaning.
 //!
-//! Buffer rules (rvmini-core's `oidbuf`): nothing is written past `InformationBufferLength`;
-//! a short buffer gets `NDIS_STATUS_BUFFER_TOO_SHORT` (or `NDIS_STATUS_INVALID_LENGTH` for
-//! sets) with `BytesNeeded`; 64-bit counters answer the low 32 bits in a 4-byte buffer; answers
-//! are built in zeroed memory, so no uninitialised byte is returned; unknown OIDs get
-//! `NDIS_STATUS_NOT_SUPPORTED`.
+//! Buffer rules (rvmini-core's `oidbuf`): nothing is written past `InformationBufferLength`
+//! and nothing past the answer; a query with a short buffer gets `NDIS_STATUS_BUFFER_TOO_SHORT`
+//! with `BytesNeeded` and writes nothing; 64-bit counters answer the low 32 bits in a 4-byte
+//! buffer and `NDIS_STATUS_INVALID_LENGTH` below 4 bytes; `OID_GEN_STATISTICS` and sets with a
+//! short buffer get `NDIS_STATUS_INVALID_LENGTH` with `BytesNeeded`; answers are built in zeroed
+//! memory, so no uninitialised byte is returned; unknown OIDs get `NDIS_STATUS_NOT_SUPPORTED`.
+//! The exceptions NDIS documents are noted where they apply (OID_PNP_QUERY_POWER always
+//! succeeds; OID_PNP_SET_POWER fails only with `NDIS_STATUS_NOT_ACCEPTED`).
 
 use crate::adapter::state::set_power;
 use crate::adapter::{Adapter, LINK_SPEED_BPS};
@@ -19,6 +22,7 @@ use crate::ndis::oid::{Kind, Request, Zeroed};
 use crate::ndis::{Irql, header, sys};
 use core::sync::atomic::Ordering;
 use rvmini_core::filter::{self, ListError};
+use rvmini_core::frame;
 use rvmini_core::oidbuf::{self, Fit};
 use rvmini_core::stats::Stats;
 // The OID handlers speak ndis.h: importing its names wholesale keeps them readable.
@@ -59,8 +63,11 @@ pub const SUPPORTED_STATISTICS: u32 = NDIS_STATISTICS_FLAGS_VALID_DIRECTED_FRAME
     | NDIS_STATISTICS_FLAGS_VALID_MULTICAST_BYTES_XMIT
     | NDIS_STATISTICS_FLAGS_VALID_BROADCAST_BYTES_XMIT;
 
-/// Exactly the OIDs [`oid_request`] handles.
-pub static SUPPORTED_OIDS: &[NDIS_OID] = &[
+/// Exactly the OIDs [`oid_request`] handles (docs/OIDS.md describes each).
+pub static SUPPORTED_OIDS: &[NDIS_OID] = &SUPPORTED;
+
+/// The OIDs behind [`SUPPORTED_OIDS`], as an array so that the answer's size is a constant.
+const SUPPORTED: [NDIS_OID; 50] = [
     OID_GEN_SUPPORTED_LIST,
     OID_GEN_HARDWARE_STATUS,
     OID_GEN_MEDIA_SUPPORTED,
@@ -131,8 +138,9 @@ const fn parse_version(s: &str) -> u32 {
 const VENDOR_DRIVER_VERSION: u32 =
     (parse_version(env!("CARGO_PKG_VERSION_MAJOR")) << 16) | parse_version(env!("CARGO_PKG_VERSION_MINOR"));
 
-/// `OID_GEN_VENDOR_DESCRIPTION`, NUL-terminated.
-const VENDOR_DESCRIPTION: &[u8] = b"rvmini virtual Ethernet adapter\0";
+/// `OID_GEN_VENDOR_DESCRIPTION`: the INF's device description, an ANSI string with its NUL (what
+/// the WDK's netvmini sample answers; ReactOS's NDIS maps this OID to WMI as an ANSI string).
+const VENDOR_DESCRIPTION: &[u8] = b"rvmini Virtual Ethernet Adapter\0";
 
 /// The outcome of one request.
 struct Outcome {
@@ -157,7 +165,9 @@ fn answer_u32(req: &mut Request<'_>, v: u32) -> NDIS_STATUS {
     answer(req, &v.to_le_bytes())
 }
 
-/// Answers a 64-bit counter (low 32 bits in a 4-byte buffer).
+/// Answers a 64-bit counter: the full value in 8 bytes, the low 32 bits in a 4-byte buffer
+/// (BytesWritten 4, BytesNeeded 8, SUCCESS), and `NDIS_STATUS_INVALID_LENGTH` with BytesNeeded 8
+/// for fewer than 4 bytes ("Querying 64-Bit Statistics OIDs", learn.microsoft.com).
 fn answer_counter(req: &mut Request<'_>, v: u64) -> NDIS_STATUS {
     match oidbuf::write_counter(req.buffer(), v) {
         Fit::Write { written, needed } => {
@@ -166,7 +176,7 @@ fn answer_counter(req: &mut Request<'_>, v: u64) -> NDIS_STATUS {
         }
         Fit::TooShort { needed } => {
             req.set_query_result(0, needed);
-            NDIS_STATUS_BUFFER_TOO_SHORT
+            NDIS_STATUS_INVALID_LENGTH
         }
     }
 }
@@ -240,13 +250,11 @@ fn query(a: &Adapter, req: &mut Request<'_>) -> NDIS_STATUS {
     let max_frame = u32::try_from(a.id.max_frame).unwrap_or(0);
     match req.oid() {
         OID_GEN_SUPPORTED_LIST => {
-            let mut bytes = [0u8; 4 * 64];
-            let mut len = 0usize;
-            for (chunk, oid) in bytes.chunks_exact_mut(4).zip(SUPPORTED_OIDS) {
+            let mut bytes = [0u8; 4 * SUPPORTED.len()];
+            for (chunk, oid) in bytes.chunks_exact_mut(4).zip(SUPPORTED) {
                 chunk.copy_from_slice(&oid.to_le_bytes());
-                len = len.saturating_add(4);
             }
-            answer(req, bytes.get(..len).unwrap_or(&[]))
+            answer(req, &bytes)
         }
         OID_GEN_HARDWARE_STATUS => answer_u32(req, NdisHardwareStatusReady),
         OID_GEN_MEDIA_SUPPORTED | OID_GEN_MEDIA_IN_USE => answer_u32(req, NdisMedium802_3),
@@ -254,16 +262,14 @@ fn query(a: &Adapter, req: &mut Request<'_>) -> NDIS_STATUS {
         OID_GEN_MAXIMUM_FRAME_SIZE | OID_GEN_MAXIMUM_LOOKAHEAD => answer_u32(req, mtu),
         OID_GEN_CURRENT_LOOKAHEAD => answer_u32(req, a.lookahead.load(Ordering::Relaxed)),
         OID_GEN_MAXIMUM_TOTAL_SIZE | OID_GEN_TRANSMIT_BLOCK_SIZE => answer_u32(req, max_frame),
-        OID_GEN_RECEIVE_BLOCK_SIZE => {
-            answer_u32(req, max_frame.max(u32::try_from(rvmini_core::frame::MIN_FRAME_LEN).unwrap_or(0)))
-        }
+        OID_GEN_RECEIVE_BLOCK_SIZE => answer_u32(req, max_frame.max(u32::try_from(frame::MIN_FRAME_LEN).unwrap_or(0))),
         // In units of 100 bit/s.
         OID_GEN_LINK_SPEED => answer_u32(req, u32::try_from(LINK_SPEED_BPS / 100).unwrap_or(u32::MAX)),
         OID_GEN_TRANSMIT_BUFFER_SPACE => {
             answer_u32(req, u32::try_from(MAX_QUEUED).unwrap_or(0).saturating_mul(max_frame))
         }
         OID_GEN_RECEIVE_BUFFER_SPACE => {
-            let slot = max_frame.max(u32::try_from(rvmini_core::frame::MIN_FRAME_LEN).unwrap_or(0));
+            let slot = max_frame.max(u32::try_from(frame::MIN_FRAME_LEN).unwrap_or(0));
             answer_u32(req, a.id.receive_buffers.saturating_mul(slot))
         }
         // No IEEE OUI: the low three bytes 0xFFFFFF as NDIS documents for "none".
@@ -335,7 +341,9 @@ fn query(a: &Adapter, req: &mut Request<'_>) -> NDIS_STATUS {
         | OID_802_3_XMIT_HEARTBEAT_FAILURE
         | OID_802_3_XMIT_TIMES_CRS_LOST
         | OID_802_3_XMIT_LATE_COLLISIONS => answer_counter(req, 0),
-        // Any power state can be entered: nothing to prepare.
+        // Any power state can be entered: nothing to prepare. NDIS documents SUCCESS as the only
+        // valid answer (OID_PNP_QUERY_POWER: "Any other return code is an error"); the buffer
+        // holds the state NDIS asks about and nothing is written back.
         OID_PNP_QUERY_POWER => {
             req.set_query_result(0, 0);
             NDIS_STATUS_SUCCESS
@@ -344,7 +352,8 @@ fn query(a: &Adapter, req: &mut Request<'_>) -> NDIS_STATUS {
     }
 }
 
-/// Reads a ULONG set value; on a short buffer records BytesNeeded.
+/// Reads a ULONG set value: `Ok` with BytesRead 4, or, for fewer than 4 bytes,
+/// `NDIS_STATUS_INVALID_LENGTH` with BytesNeeded 4 (NDIS_OID_REQUEST, SET_INFORMATION.BytesNeeded).
 fn set_u32(req: &mut Request<'_>) -> Result<u32, NDIS_STATUS> {
     let value = req.buffer().first_chunk::<4>().map(|b| u32::from_le_bytes(*b));
     if let Some(v) = value {
@@ -359,7 +368,12 @@ fn set_u32(req: &mut Request<'_>) -> Result<u32, NDIS_STATUS> {
 fn set(a: &Adapter, req: &mut Request<'_>) -> NDIS_STATUS {
     match req.oid() {
         OID_GEN_CURRENT_PACKET_FILTER => match set_u32(req) {
-            Ok(v) if v & !filter::SUPPORTED != 0 => NDIS_STATUS_NOT_SUPPORTED,
+            // A packet type rvmini cannot filter (source routing, functional, group, ...) is
+            // refused as the WDK's netvmini sample does, and the filter stays as it was.
+            Ok(v) if v & !filter::SUPPORTED != 0 => {
+                req.set_set_result(0, 0);
+                NDIS_STATUS_NOT_SUPPORTED
+            }
             Ok(v) => {
                 a.packet_filter.store(v, Ordering::Relaxed);
                 NDIS_STATUS_SUCCESS
@@ -367,43 +381,90 @@ fn set(a: &Adapter, req: &mut Request<'_>) -> NDIS_STATUS {
             Err(s) => s,
         },
         OID_GEN_CURRENT_LOOKAHEAD => match set_u32(req) {
-            Ok(v) if v as usize > a.id.mtu => NDIS_STATUS_INVALID_DATA,
+            // Out of bounds: MINIPORT_OID_REQUEST remarks ask for NDIS_STATUS_INVALID_DATA.
+            Ok(v) if v as usize > a.id.mtu => {
+                req.set_set_result(0, 0);
+                NDIS_STATUS_INVALID_DATA
+            }
             Ok(v) => {
                 a.lookahead.store(v, Ordering::Relaxed);
                 NDIS_STATUS_SUCCESS
             }
             Err(s) => s,
         },
-        OID_802_3_MULTICAST_LIST => {
-            let result = {
-                let buf = req.buffer();
-                let len = buf.len();
-                a.multicast.lock_at(Irql::AtMostDispatch).set(buf).map(|()| len)
-            };
-            match result {
-                Ok(len) => {
-                    req.set_set_result(len, 0);
-                    NDIS_STATUS_SUCCESS
-                }
-                Err(ListError::InvalidLength) => {
-                    req.set_set_result(0, 6);
-                    NDIS_STATUS_INVALID_LENGTH
-                }
-                Err(ListError::Full) => {
-                    req.set_set_result(0, 6 * filter::MAX_MULTICAST);
-                    NDIS_STATUS_MULTICAST_FULL
-                }
-                Err(ListError::NotMulticast) => NDIS_STATUS_INVALID_DATA,
+        OID_802_3_MULTICAST_LIST => set_multicast_list(a, req),
+        OID_GEN_LINK_PARAMETERS => set_link_parameters(req),
+        // Interrupt moderation is not supported (the query says so): OID_GEN_INTERRUPT_MODERATION
+        // asks for NDIS_STATUS_INVALID_DATA on a set; a buffer too short for the structure is
+        // an invalid length first.
+        OID_GEN_INTERRUPT_MODERATION => {
+            let needed = NDIS_SIZEOF_INTERRUPT_MODERATION_PARAMETERS_REVISION_1;
+            if req.buffer().len() < needed {
+                req.set_set_result(0, needed);
+                NDIS_STATUS_INVALID_LENGTH
+            } else {
+                req.set_set_result(0, 0);
+                NDIS_STATUS_INVALID_DATA
             }
         }
-        OID_GEN_LINK_PARAMETERS => set_link_parameters(req),
-        // Interrupt moderation is not supported (the query says so); it cannot be changed.
-        OID_GEN_INTERRUPT_MODERATION => NDIS_STATUS_INVALID_DATA,
-        OID_PNP_SET_POWER => match set_u32(req) {
-            Ok(state) => set_power(a, state),
-            Err(s) => s,
-        },
+        OID_PNP_SET_POWER => set_power_state(a, req),
         _ => NDIS_STATUS_NOT_SUPPORTED,
+    }
+}
+
+/// OID_PNP_SET_POWER. Driver Verifier's NdisOidComplete rule allows only SUCCESS, PENDING and
+/// NOT_ACCEPTED for this OID, so a request NDIS would never build (fewer than 4 bytes, or no
+/// D0–D3 state) is refused with `NDIS_STATUS_NOT_ACCEPTED` (BytesNeeded 4 when short) and
+/// changes nothing.
+fn set_power_state(a: &Adapter, req: &mut Request<'_>) -> NDIS_STATUS {
+    match set_u32(req) {
+        Ok(state) if (NdisDeviceStateD0..=NdisDeviceStateD3).contains(&state) => match set_power(a, state) {
+            NDIS_STATUS_SUCCESS => NDIS_STATUS_SUCCESS,
+            _ => NDIS_STATUS_NOT_ACCEPTED,
+        },
+        Ok(_) => {
+            req.set_set_result(0, 0);
+            NDIS_STATUS_NOT_ACCEPTED
+        }
+        Err(_) => NDIS_STATUS_NOT_ACCEPTED,
+    }
+}
+
+/// OID_802_3_MULTICAST_LIST: replaces the list (an empty buffer clears it). More than
+/// [`filter::MAX_MULTICAST`] addresses → `NDIS_STATUS_MULTICAST_FULL`; a length that is not a
+/// whole number of addresses → `NDIS_STATUS_INVALID_LENGTH` with BytesNeeded the next whole
+/// number (always more than was given); a unicast address → `NDIS_STATUS_INVALID_DATA`. On any
+/// error the list is unchanged.
+fn set_multicast_list(a: &Adapter, req: &mut Request<'_>) -> NDIS_STATUS {
+    const MAX_BYTES: usize = frame::MAC_LEN * filter::MAX_MULTICAST;
+    let len = req.buffer().len();
+    if len > MAX_BYTES {
+        req.set_set_result(0, MAX_BYTES);
+        return NDIS_STATUS_MULTICAST_FULL;
+    }
+    let result = {
+        let buf = req.buffer();
+        a.multicast.lock_at(Irql::AtMostDispatch).set(buf)
+    };
+    match result {
+        Ok(()) => {
+            req.set_set_result(len, 0);
+            NDIS_STATUS_SUCCESS
+        }
+        Err(ListError::InvalidLength) => {
+            // `len` ≤ MAX_BYTES, so the rounded-up length is at most MAX_BYTES too.
+            let whole = len.div_ceil(frame::MAC_LEN).saturating_mul(frame::MAC_LEN).max(frame::MAC_LEN);
+            req.set_set_result(0, whole);
+            NDIS_STATUS_INVALID_LENGTH
+        }
+        Err(ListError::Full) => {
+            req.set_set_result(0, MAX_BYTES);
+            NDIS_STATUS_MULTICAST_FULL
+        }
+        Err(ListError::NotMulticast) => {
+            req.set_set_result(0, 0);
+            NDIS_STATUS_INVALID_DATA
+        }
     }
 }
 
@@ -447,10 +508,21 @@ pub unsafe extern "system" fn oid_request(context: NDIS_HANDLE, request: *mut ND
     // SAFETY: NDIS passes a valid request, ours until we return (we never pend).
     let Some(mut req) = (unsafe { Request::new(request) }) else { return NDIS_STATUS_INVALID_PARAMETER };
     let outcome = Outcome {
-        status: match req.kind() {
-            Kind::Query => query(adapter, &mut req),
-            Kind::Set => set(adapter, &mut req),
-            Kind::Method | Kind::Other(_) => NDIS_STATUS_NOT_SUPPORTED,
+        status: if adapter.life.snapshot().removed {
+            // MINIPORT_OID_REQUEST: after a surprise removal, complete every request at once
+            // with NDIS_STATUS_NOT_ACCEPTED until MiniportHaltEx.
+            match req.kind() {
+                Kind::Set => req.set_set_result(0, 0),
+                Kind::Query => req.set_query_result(0, 0),
+                Kind::Method | Kind::Other(_) => {}
+            }
+            NDIS_STATUS_NOT_ACCEPTED
+        } else {
+            match req.kind() {
+                Kind::Query => query(adapter, &mut req),
+                Kind::Set => set(adapter, &mut req),
+                Kind::Method | Kind::Other(_) => NDIS_STATUS_NOT_SUPPORTED,
+            }
         },
     };
     crate::log!(Verbose, "OID {:#010x} {:?} -> {:#010x}", req.oid(), req.kind(), outcome.status.cast_unsigned());

@@ -18,7 +18,8 @@
 //!
 //! **Reset** stops accepting sends, flushes the queue with `NDIS_STATUS_RESET_IN_PROGRESS`, and
 //! completes once the sends in flight have completed (NDIS 6.30 requires pending sends to be
-//! completed before the reset completes), through the reset work item if it had to pend.
+//! completed before the reset completes), through the reset work item if it had to pend; sends
+//! are refused until that work item reports the reset complete.
 //!
 //! [`Lifecycle::begin_pause`]: rvmini_core::lifecycle::Lifecycle::begin_pause
 
@@ -68,11 +69,17 @@ unsafe extern "system" fn pause_complete_work(context: *mut c_void, _item: NDIS_
     unsafe { sys::NdisMPauseComplete(handle) };
 }
 
-/// Completes a pending reset (PASSIVE_LEVEL, work item).
+/// Completes a pending reset (PASSIVE_LEVEL, work item). Sends stay refused until here, so none
+/// accepted after the drain can be pending when NDIS learns the reset is complete.
 unsafe extern "system" fn reset_complete_work(context: *mut c_void, _item: NDIS_HANDLE) {
-    // SAFETY: as for the pause work item.
-    let handle = unsafe { Adapter::from_context(context) }.handle;
-    // SAFETY: a reset is pending; this is the only completion of it.
+    // SAFETY: the work item's context is its adapter, which stays allocated until halt; NDIS
+    // does not halt an adapter whose reset is pending, and the reset completes only below.
+    let adapter = unsafe { Adapter::from_context(context) };
+    let handle = adapter.handle;
+    // Reopen the send gate first: after NdisMResetComplete the adapter may be halted.
+    adapter.life.finish_reset();
+    // SAFETY: a reset is pending; this is the only completion of it. Nothing touches the adapter
+    // after this call.
     unsafe { sys::NdisMResetComplete(handle, sys::NDIS_STATUS_SUCCESS, 0) };
 }
 
@@ -227,15 +234,21 @@ pub unsafe extern "system" fn reset(context: NDIS_HANDLE, addressing_reset: *mut
     }
 }
 
-/// MiniportShutdownEx. May run at high IRQL during a bugcheck: one atomic operation, no lock,
-/// no NDIS call, nothing freed.
+/// MiniportShutdownEx. Nothing is accepted or transmitted afterwards: the flag stops new sends,
+/// deliveries into the adapter and the transmit DPC (which completes what it still takes with
+/// `NDIS_STATUS_ADAPTER_NOT_READY`). A power-off shutdown runs at PASSIVE_LEVEL, where NDIS
+/// calls are allowed, and completes the queued sends at once. A bug-check shutdown may run at
+/// high IRQL: one atomic operation, no lock, no NDIS call, nothing freed.
 ///
 /// # Safety
 /// Called by NDIS only.
-pub unsafe extern "system" fn shutdown(context: NDIS_HANDLE, _action: sys::NDIS_SHUTDOWN_ACTION) {
+pub unsafe extern "system" fn shutdown(context: NDIS_HANDLE, action: sys::NDIS_SHUTDOWN_ACTION) {
     // SAFETY: NDIS passes the context we registered.
     let adapter = unsafe { Adapter::from_context(context) };
     adapter.life.mark_shutdown();
+    if action == sys::NdisShutdownPowerOff {
+        Transmit::flush(adapter, sys::NDIS_STATUS_ADAPTER_NOT_READY);
+    }
 }
 
 /// MiniportDevicePnPEventNotify (PASSIVE_LEVEL).

@@ -94,10 +94,11 @@ impl Transmit {
         self.queue.lock().len()
     }
 
-    /// Completes every queued NBL with `status` (pause, reset, surprise removal, low power;
-    /// PASSIVE_LEVEL or unknown IRQL).
+    /// Completes every queued NBL with `status` (pause, reset, surprise removal, shutdown, low
+    /// power; PASSIVE_LEVEL or unknown IRQL), counting them as transmit discards.
     pub fn flush(adapter: &Adapter, status: NDIS_STATUS) {
         let chain = adapter.tx.queue.lock().take_all();
+        Stats::bump(&adapter.stats.tx_discards, chain.len() as u64);
         complete(adapter, chain, |_| status, Irql::AtMostDispatch);
     }
 }
@@ -310,8 +311,28 @@ fn frames(batch: &Chain<SendNbl>) -> impl Iterator<Item = (NonNull<NET_BUFFER>, 
         })
 }
 
+/// Why a Running adapter may no longer put frames on the wire: surprise removal or shutdown.
+/// Sends the transmit DPC takes after that (still queued at a bug-check shutdown, which may not
+/// call NDIS, or queued by a send that raced with the handler's flush) are completed with this
+/// status, and nothing is delivered.
+fn stopped(adapter: &Adapter) -> Option<NDIS_STATUS> {
+    let snap = adapter.life.snapshot();
+    if snap.removed {
+        Some(sys::NDIS_STATUS_ADAPTER_REMOVED)
+    } else if snap.shutdown {
+        Some(sys::NDIS_STATUS_ADAPTER_NOT_READY)
+    } else {
+        None
+    }
+}
+
 /// Transmits one batch at DISPATCH_LEVEL: validate, deliver to the hub, complete.
 fn transmit(adapter: &Adapter, batch: Chain<SendNbl>) {
+    if let Some(status) = stopped(adapter) {
+        Stats::bump(&adapter.stats.tx_discards, batch.len() as u64);
+        complete(adapter, batch, |_| status, Irql::Dispatch);
+        return;
+    }
     let mut tally = Tally::default();
     let mut errors = 0u64;
     for node in &batch {

@@ -32,7 +32,9 @@
 //!   then calls `NdisMPauseComplete` from an NDIS I/O work item.
 //! - A reset stops accepting sends ([`Lifecycle::begin_reset`]), lets its handler flush the
 //!   queue, and then either completes at once or waits for the send count alone, the same way
-//!   ([`Lifecycle::settle_reset`]); the completion that drains the last send reopens the gate.
+//!   ([`Lifecycle::settle_reset`]); the completion that drains the last send releases the reset,
+//!   and the gate reopens when the driver is about to report it complete
+//!   ([`Lifecycle::finish_reset`]).
 
 use crate::sync::{AtomicU64, Ordering};
 
@@ -290,7 +292,10 @@ impl Lifecycle {
             let mut wake = Wake::default();
             if left == 0 {
                 if shift == TX_SHIFT && new & RESET_WAITER != 0 {
-                    new &= !(RESET_WAITER | RESETTING);
+                    // The gate stays closed until the driver reports the reset complete
+                    // (`finish_reset`): a send accepted before that would be pending when
+                    // NdisMResetComplete is called.
+                    new &= !RESET_WAITER;
                     wake.reset_complete = true;
                 }
                 let other = if shift == TX_SHIFT { count(w, RX_SHIFT) } else { count(w, TX_SHIFT) };
@@ -389,6 +394,20 @@ impl Lifecycle {
                 Ok((w | RESET_WAITER, ResetOutcome::Pending))
             }
         })
+    }
+
+    /// A pending reset released by [`Wake::reset_complete`] is about to be reported complete
+    /// (`NdisMResetComplete`): sends are accepted again. Idempotent.
+    pub fn finish_reset(&self) {
+        self.update(|w| {
+            if w & RESET_WAITER != 0 {
+                // Still draining: not this caller's to finish.
+                Err(())
+            } else {
+                Ok((w & !RESETTING, ()))
+            }
+        })
+        .unwrap_or(());
     }
 
     /// MiniportHaltEx: Paused → Halted. Refused (and nothing changes) unless the adapter is
@@ -536,9 +555,29 @@ mod tests {
         assert_eq!(l.settle_pause(), Ok(PauseOutcome::Pending));
         let wake = l.end_tx(1).unwrap();
         assert_eq!(wake, Wake { pause_complete: false, reset_complete: true });
+        assert!(l.snapshot().resetting, "closed until the reset is reported complete");
+        assert_eq!(l.begin_reset(), Err(ResetInProgress));
+        l.finish_reset();
         assert!(!l.snapshot().resetting);
         let wake = l.end_rx(1).unwrap();
         assert_eq!(wake, Wake { pause_complete: true, reset_complete: false });
+    }
+
+    #[test]
+    fn a_pending_reset_refuses_sends_until_it_is_reported_complete() {
+        let l = running();
+        l.try_begin_tx(2).unwrap();
+        l.begin_reset().unwrap();
+        assert_eq!(l.settle_reset(), Ok(ResetOutcome::Pending));
+        l.finish_reset();
+        assert_eq!(l.try_begin_tx(1), Err(Refusal::Resetting), "still draining: finish_reset is a no-op");
+        assert_eq!(l.end_tx(1), Ok(Wake::default()));
+        assert_eq!(l.end_tx(1), Ok(Wake { pause_complete: false, reset_complete: true }));
+        assert_eq!(l.try_begin_tx(1), Err(Refusal::Resetting), "drained, not yet reported complete");
+        l.finish_reset();
+        assert_eq!(l.try_begin_tx(1), Ok(()));
+        l.finish_reset();
+        assert_eq!(l.snapshot().tx, 1);
     }
 
     #[test]
@@ -560,6 +599,8 @@ mod tests {
         l.begin_pause().unwrap();
         assert_eq!(l.settle_pause(), Ok(PauseOutcome::Pending));
         assert_eq!(l.end_tx(1), Ok(Wake { pause_complete: true, reset_complete: true }));
+        assert!(l.halt().is_err(), "the reset is not reported complete yet");
+        l.finish_reset();
         assert_eq!(l.halt(), Ok(()));
     }
 

@@ -5,8 +5,10 @@
 //! to the full size and fails with `NDIS_STATUS_BUFFER_TOO_SHORT` (or
 //! `NDIS_STATUS_INVALID_LENGTH` for structures NDIS documents that way). The 64-bit counters
 //! (`OID_GEN_XMIT_OK`, `OID_GEN_RCV_OK`, ...) are special: given a 4-byte buffer the miniport
-//! returns the low 32 bits, `BytesWritten` 4 and `BytesNeeded` 8 with `NDIS_STATUS_SUCCESS`
-//! (OID_GEN_XMIT_OK remarks; the HLK test "1c_64BitOIDs" checks 0-, 4- and 8-byte buffers).
+//! returns the low 32 bits, `BytesWritten` 4 and `BytesNeeded` 8 with `NDIS_STATUS_SUCCESS`, and
+//! below 4 bytes nothing, with `BytesNeeded` 8 and `NDIS_STATUS_INVALID_LENGTH` ("Querying 64-Bit
+//! Statistics OIDs"; the HLK test "1c_64BitOIDs" checks 0-, 4- and 8-byte buffers). [`Fit`] only
+//! says what fits; the caller picks the status.
 
 /// The outcome of fitting an answer into a buffer of a given length.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
