@@ -13,8 +13,10 @@ macro_rules! fail {
     };
 }
 
+mod bench;
 mod inf;
 mod package;
+mod run;
 mod sign;
 mod test;
 mod toolchain;
@@ -36,7 +38,7 @@ pub struct Command {
 }
 
 /// All commands, in the order `cargo xtask help` lists them.
-const COMMANDS: &[&Command] = &[&package::COMMAND, &test::COMMAND];
+const COMMANDS: &[&Command] = &[&package::COMMAND, &run::COMMAND, &bench::COMMAND, &test::COMMAND];
 
 /// Why a command failed: one message, printed as `xtask <command>: error: <message>`.
 #[derive(Debug)]

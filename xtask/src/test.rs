@@ -55,6 +55,11 @@ pub const STEPS: &[Step] = &[
         describe: "cargo test --workspace --no-fail-fast (with RVMINI_PACKAGE_DIR set)",
         run: step_test,
     },
+    Step {
+        name: "loom",
+        describe: "cargo test -p rvmini-core --features loom --release --test loom_races",
+        run: step_loom,
+    },
 ];
 
 fn step_package(run: &mut Run) -> Result<()> {
@@ -91,6 +96,15 @@ fn step_test(run: &mut Run) -> Result<()> {
     if let Some(dir) = &run.package_dir {
         cargo.env(PACKAGE_DIR_ENV, dir);
     }
+    workspace::run(&mut cargo)
+}
+
+/// The loom model checks of the lifecycle word, the transmit queue and the DPC serialiser: a
+/// separate build (`--features loom` swaps the atomics for loom's), in release because loom
+/// explores many interleavings.
+fn step_loom(run: &mut Run) -> Result<()> {
+    let mut cargo = run.workspace.cargo();
+    cargo.args(["test", "-p", "rvmini-core", "--features", "loom", "--release", "--test", "loom_races"]);
     workspace::run(&mut cargo)
 }
 
@@ -180,13 +194,13 @@ mod tests {
 
     #[test]
     fn all_steps_by_default_in_order() {
-        assert_eq!(names(&[]), ["package", "clippy-host", "clippy-driver", "fmt", "test"]);
+        assert_eq!(names(&[]), ["package", "clippy-host", "clippy-driver", "fmt", "test", "loom"]);
     }
 
     #[test]
     fn only_and_skip_filter_but_keep_the_order() {
         assert_eq!(names(&["--only", "test,package"]), ["package", "test"]);
-        assert_eq!(names(&["--skip", "fmt", "--skip", "clippy-host"]), ["package", "clippy-driver", "test"]);
+        assert_eq!(names(&["--skip", "fmt", "--skip", "clippy-host"]), ["package", "clippy-driver", "test", "loom"]);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! | module | role |
 //! | --- | --- |
 //! | [`loader`] | maps a PE32+ kernel image, relocates it, binds its imports |
+//! | [`bench`] | the benchmarks (`ndis-host bench`, `cargo xtask bench`) |
 //! | [`abi`] | the win64 bridge: import thunks, guarded 24 KiB driver stacks, `call_driver` |
 //! | [`crash`] | crash capture in driver code and symbolisation from the PDB or map |
 //! | [`host`] | one host: dispatcher, driver calls with handler-exit checks, crash reports |
@@ -20,6 +21,7 @@
 #![allow(clippy::must_use_candidate)]
 
 pub mod abi;
+pub mod bench;
 pub mod clock;
 pub mod crash;
 pub mod exec;

@@ -5,6 +5,7 @@
 //!               [--sizes 64,512,1514] [--chain N] [--returns inline|queue|hold:MS] [--jumbo]
 //!               [--trace off|lifecycle|datapath|kernel] [--mermaid FILE] [--log]
 //! ndis-host inspect <image.sys>
+//! ndis-host bench <image.sys> [--runs N] [--quick] [--json FILE] [--svg FILE] [--docs FILE] ...
 //! ```
 //!
 //! `run` loads the image, runs DriverEntry, creates the adapters on the hub, initializes and
@@ -28,7 +29,8 @@ const USAGE: &str = "usage:
   ndis-host run <image.sys> [--adapters N] [--cycles N] [--seed S | --threaded]
                 [--sizes 64,512,1514] [--chain N] [--returns inline|queue|hold:MS] [--jumbo]
                 [--trace off|lifecycle|datapath|kernel] [--mermaid FILE] [--log]
-  ndis-host inspect <image.sys>";
+  ndis-host inspect <image.sys>
+  ndis-host bench <image.sys> [--runs N] [--quick] [--json FILE] [--svg FILE] [--docs FILE] ...";
 
 struct RunArgs {
     image: PathBuf,
@@ -194,6 +196,22 @@ fn inspect(path: Option<String>) -> ExitCode {
     }
 }
 
+/// `ndis-host rules [--markdown]`: the verifier's rule catalogue (name, what it requires, its
+/// source, the test that makes it fire); `--markdown` prints exactly the table of
+/// docs/VERIFIER.md.
+fn rules(args: impl Iterator<Item = String>) -> ExitCode {
+    let args: Vec<String> = args.collect();
+    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        [] => print!("{}", ndis_host::verifier::text()),
+        ["--markdown"] => print!("{}", ndis_host::verifier::markdown()),
+        _ => {
+            eprintln!("usage: ndis-host rules [--markdown]");
+            return ExitCode::from(2);
+        }
+    }
+    ExitCode::SUCCESS
+}
+
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     match args.next().as_deref() {
@@ -205,6 +223,25 @@ fn main() -> ExitCode {
             }
         },
         Some("inspect") => inspect(args.next()),
+        Some("rules") => rules(args),
+        Some("help" | "--help" | "-h") => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Some("bench") => match ndis_host::bench::parse(args) {
+            Ok(a) => match ndis_host::bench::main(&a) {
+                Ok(summary) if summary.clean() => ExitCode::SUCCESS,
+                Ok(_) => ExitCode::from(1),
+                Err(e) => {
+                    eprintln!("ndis-host bench: {e}");
+                    ExitCode::from(1)
+                }
+            },
+            Err(e) => {
+                eprintln!("ndis-host bench: {e}\nusage:\n  {}", ndis_host::bench::USAGE);
+                ExitCode::from(2)
+            }
+        },
         _ => {
             eprintln!("{USAGE}");
             ExitCode::from(2)

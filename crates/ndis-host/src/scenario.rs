@@ -98,6 +98,12 @@ pub struct Report {
     pub pause_latencies: Vec<Duration>,
     /// Restart latencies.
     pub restart_latencies: Vec<Duration>,
+    /// NdisMPauseComplete / NdisMRestartComplete calls by the driver routine they came from
+    /// (summed over the adapters; see [`crate::ndis::adapter::State::completed_from`]).
+    pub completed_from: std::collections::BTreeMap<(&'static str, &'static str), u64>,
+    /// Objects the driver still had allocated after unload (pool blocks, NBL pools, work items,
+    /// timers, ...); each is also an `Unload.Leak` finding.
+    pub live_after_unload: usize,
     /// Verifier findings.
     pub findings: Vec<Finding>,
     /// Protocol errors (first ones).
@@ -114,6 +120,7 @@ impl Report {
     pub fn clean(&self) -> bool {
         self.findings.is_empty()
             && self.crash.is_none()
+            && self.live_after_unload == 0
             && self.corrupt == 0
             && self.lost == 0
             && self.out_of_order == 0
@@ -129,6 +136,9 @@ impl std::fmt::Display for Report {
             self.pauses, self.pauses_pended
         )?;
         writeln!(f, "restarts          {}", self.restarts)?;
+        for ((api, from), n) in &self.completed_from {
+            writeln!(f, "  {api:<20} {n} from {from}")?;
+        }
         writeln!(
             f,
             "send NBLs         {} sent, {} SUCCESS, {} PAUSED, {} other",
@@ -149,6 +159,7 @@ impl std::fmt::Display for Report {
                 self.pause_latencies.iter().max().copied().unwrap_or_default()
             )?;
         }
+        writeln!(f, "left at unload    {} object(s)", self.live_after_unload)?;
         writeln!(f, "findings          {}", self.findings.len())?;
         for finding in self.findings.iter().take(20) {
             writeln!(f, "  {finding}")?;
@@ -275,7 +286,11 @@ pub fn run_lifecycle(sim: &Sim, cfg: &Lifecycle, progress: &dyn Fn(usize, usize)
         report.pauses += st.pauses;
         report.pauses_pended += st.pauses_pended;
         report.restarts += st.restarts;
+        for (key, n) in &st.completed_from {
+            *report.completed_from.entry(*key).or_default() += n;
+        }
     }
+    report.live_after_unload = host.resources.live(|_| true).len();
     report.findings = sim.findings();
     report.errors = proto.errors();
     report.crash = sim.crash();
@@ -286,6 +301,12 @@ pub fn run_lifecycle(sim: &Sim, cfg: &Lifecycle, progress: &dyn Fn(usize, usize)
     }
     report.elapsed = started.elapsed();
     report
+}
+
+/// True when the verifier is set to stop at the first finding and there is one.
+fn stop_on_finding(sim: &Sim) -> bool {
+    let verifier = &sim.host().verifier;
+    verifier.fail_fast() && verifier.count() > 0
 }
 
 fn threaded_cycles(
@@ -316,23 +337,30 @@ fn threaded_cycles(
                 }
             });
         }
-        let sent = || sim.host().ndis.protocol.stats.sent.load(Ordering::Relaxed);
-        // Each cycle waits (briefly) until the senders have moved, so that every pause and
-        // restart meets traffic.
-        let traffic = |at_least: u64, timeout: Duration| {
-            let start = sent();
+        let stats = &sim.host().ndis.protocol.stats;
+        // Each cycle waits (briefly) until frames have really moved through the hub since the
+        // last restart (not merely been sent and completed with PAUSED), so that every pause
+        // meets a running datapath and every restart meets senders.
+        let traffic = |counter: &std::sync::atomic::AtomicU64, at_least: u64, timeout: Duration| {
+            let start = counter.load(Ordering::Relaxed);
             let deadline = Instant::now() + timeout;
-            while sent() < start + at_least && Instant::now() < deadline && !sim.host().crashed() {
+            while counter.load(Ordering::Relaxed) < start + at_least
+                && Instant::now() < deadline
+                && !sim.host().crashed()
+            {
                 std::thread::yield_now();
             }
         };
         let result = (|| {
             for c in 0..cfg.cycles {
+                if stop_on_finding(sim) {
+                    break;
+                }
                 let a = ids[c % ids.len()];
-                traffic(cfg.chain as u64, Duration::from_millis(50));
+                traffic(&stats.received, cfg.chain as u64, Duration::from_millis(50));
                 let p = sim.pause(a)?;
                 report.pause_latencies.push(p.latency);
-                traffic(1, Duration::from_millis(5));
+                traffic(&stats.sent, 1, Duration::from_millis(5));
                 let t = Instant::now();
                 sim.restart(a)?;
                 report.restart_latencies.push(t.elapsed());
@@ -363,7 +391,7 @@ fn deterministic_cycles(
     let mut guard = 0usize;
     while done < cfg.cycles {
         guard += 1;
-        if guard > cfg.cycles.saturating_mul(10_000).max(100_000) || sim.host().crashed() {
+        if guard > cfg.cycles.saturating_mul(10_000).max(100_000) || sim.host().crashed() || stop_on_finding(sim) {
             break;
         }
         let r = sim.rand(100);

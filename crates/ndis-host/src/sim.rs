@@ -17,9 +17,10 @@
 
 use crate::exec::{self, Workers};
 use crate::host::{CrashReport, HostConfig, HostInner, Mode};
+use crate::kernel::ErrorLogEntry;
 use crate::kernel::registry::Registry;
 use crate::loader::{Image, LoadError};
-use crate::ndis::adapter::{Adapter, Pnp};
+use crate::ndis::adapter::{Adapter, Pnp, StatusEvent};
 use crate::ndis::driver;
 use crate::ndis::miniport::{self, CallError, ScenarioError, Started};
 use crate::ndis::oid::{self, OidResult};
@@ -269,6 +270,18 @@ impl Sim {
         self.host.ndis.protocol.set_policy(i, policy);
     }
 
+    /// Returns the oldest group of held receive NBLs (see [`ReturnPolicy::Hold`]) to its
+    /// miniport now, from this thread at PASSIVE_LEVEL. Returns how many NBLs went back (0 if
+    /// nothing was held).
+    pub fn return_oldest_held(&self) -> Result<usize, CallError> {
+        let proto = &self.host.ndis.protocol;
+        let Some((index, nbls)) = proto.take_held(0) else { return Ok(0) };
+        if let Some(a) = self.host.ndis.adapter(index) {
+            proto.return_to_miniport(&self.host, &a, &nbls, crate::host::thread::PASSIVE)?;
+        }
+        Ok(nbls.len())
+    }
+
     /// The MAC address adapter `i` reported.
     #[must_use]
     pub fn mac(&self, i: usize) -> [u8; 6] {
@@ -309,5 +322,79 @@ impl Sim {
         if let Some(mut w) = self.workers.lock().unwrap_or_else(PoisonError::into_inner).take() {
             w.stop(&self.host);
         }
+    }
+
+    /// MiniportResetEx at `irql`, without waiting for a pending reset to complete.
+    pub fn start_reset(&self, i: usize, irql: u8) -> Result<Started, CallError> {
+        miniport::reset(&self.host, &self.adapter(i), irql)
+    }
+
+    /// Waits until adapter `i` has no reset pending (a watchdog finding if it never completes).
+    pub fn wait_reset(&self, i: usize) -> Result<(), CallError> {
+        let a = self.adapter(i);
+        let done = self.wait_until(&|| a.lock().reset.is_none());
+        if self.host.crashed() {
+            return Err(CallError::Abandoned);
+        }
+        if !done {
+            self.host.finding(Rule::Watchdog, Some(i), "a pending reset never completed");
+            return Err(CallError::Scenario(ScenarioError(format!("adapter {i}: reset never completed"))));
+        }
+        Ok(())
+    }
+
+    /// MiniportResetEx at `irql`, waiting for a pending reset to complete. Returns how the
+    /// handler returned.
+    pub fn reset(&self, i: usize, irql: u8) -> Result<Started, CallError> {
+        let started = self.start_reset(i, irql)?;
+        if started == Started::Pending {
+            self.wait_reset(i)?;
+        }
+        Ok(started)
+    }
+
+    /// MiniportDevicePnPEventNotify with `event` and its information buffer.
+    pub fn pnp_event(&self, i: usize, event: u32, info: &[u8]) -> Result<(), CallError> {
+        miniport::device_pnp_event(&self.host, &self.adapter(i), event, info)
+    }
+
+    /// MiniportDevicePnPEventNotify with `NdisDevicePnPEventSurpriseRemoved`.
+    pub fn surprise_remove(&self, i: usize) -> Result<(), CallError> {
+        self.pnp_event(i, sys::NdisDevicePnPEventSurpriseRemoved, &[])
+    }
+
+    /// MiniportShutdownEx with `action` (`NdisShutdownPowerOff` or `NdisShutdownBugCheck`).
+    pub fn shutdown(&self, i: usize, action: u32) -> Result<(), CallError> {
+        miniport::shutdown(&self.host, &self.adapter(i), action)
+    }
+
+    /// MiniportCancelSend for `cancel_id` at `irql`.
+    pub fn cancel_send(&self, i: usize, cancel_id: u64, irql: u8) -> Result<(), CallError> {
+        Ok(miniport::cancel_send(&self.host, &self.adapter(i), cancel_id, irql)?)
+    }
+
+    /// [`Sim::send`] with `cancel_id` in every NBL's `NetBufferListCancelId` field.
+    pub fn send_with_cancel_id(
+        &self,
+        i: usize,
+        stream: u32,
+        frames: &[Frame],
+        per_nbl: usize,
+        irql: u8,
+        cancel_id: u64,
+    ) -> Result<usize, CallError> {
+        Ok(self.host.ndis.protocol.send(&self.host, &self.adapter(i), stream, frames, per_nbl, irql, cancel_id)?)
+    }
+
+    /// The status indications adapter `i` made since its last initialization, in order.
+    #[must_use]
+    pub fn status_indications(&self, i: usize) -> Vec<StatusEvent> {
+        self.adapter(i).lock().status_events.clone()
+    }
+
+    /// Every `NdisWriteErrorLogEntry` the driver wrote so far.
+    #[must_use]
+    pub fn error_log(&self) -> Vec<ErrorLogEntry> {
+        self.host.kernel.error_log()
     }
 }

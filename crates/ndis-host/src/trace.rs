@@ -176,6 +176,12 @@ impl Trace {
             let label = mermaid_text(&e.name, &e.detail);
             match e.dir {
                 Dir::ToMiniport => {
+                    // "MiniportPause returned" = STATUS is the handler's return: one dashed
+                    // arrow back to NDIS, not a second call.
+                    if let (Some(handler), Some(s)) = (e.name.strip_suffix(" returned"), &e.status) {
+                        let _ = writeln!(out, "    {who}-->>NDIS: {} returns {}", handler, mermaid_text(s, ""));
+                        continue;
+                    }
                     let _ = writeln!(out, "    NDIS->>{who}: {label}");
                     if let Some(s) = &e.status {
                         let _ = writeln!(out, "    {who}-->>NDIS: {}", mermaid_text(s, ""));
@@ -203,4 +209,50 @@ fn mermaid_text(name: &str, detail: &str) -> String {
             c => c,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Dir, Event, Level, Trace};
+
+    fn event(seq: u64, adapter: Option<usize>, dir: Dir, name: &str, detail: &str, status: Option<&str>) -> Event {
+        Event {
+            seq,
+            level: Level::Lifecycle,
+            adapter,
+            dir,
+            name: name.to_owned(),
+            detail: detail.to_owned(),
+            status: status.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn mermaid_has_one_participant_per_adapter_and_one_line_per_event() {
+        let events = [
+            event(1, None, Dir::ToMiniport, "DriverEntry", "", None),
+            event(2, Some(0), Dir::ToMiniport, "MiniportPause", "reason=0x1", None),
+            event(3, Some(0), Dir::ToMiniport, "MiniportPause returned", "", Some("NDIS_STATUS_PENDING")),
+            event(4, Some(0), Dir::ToNdis, "NdisMPauseComplete", "", None),
+            event(5, Some(1), Dir::Note, "pause complete, from NDIS_IO_WORKITEM_ROUTINE: ok; #1", "", None),
+        ];
+        let text = Trace::mermaid(&events);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "sequenceDiagram",
+                "    participant NDIS",
+                "    participant D as rvmini (driver)",
+                "    participant A0 as rvmini adapter 0",
+                "    participant A1 as rvmini adapter 1",
+                "    NDIS->>D: DriverEntry",
+                "    NDIS->>A0: MiniportPause(reason=0x1)",
+                "    A0-->>NDIS: MiniportPause returns NDIS_STATUS_PENDING",
+                "    A0->>NDIS: NdisMPauseComplete",
+                // `:`, `;` and `#` would end or break a Mermaid message.
+                "    Note over NDIS,A1: pause complete, from NDIS_IO_WORKITEM_ROUTINE= ok   1",
+            ]
+        );
+    }
 }

@@ -319,8 +319,12 @@ fn two_threads_call_concurrently() {
         // Call back into the driver from the handler, on whatever thread we are.
         call_driver(addr!(nest_d3), &[call.arg(0)]).unwrap()
     });
+    // Both threads stay alive until both have recorded their stack: a thread that exited
+    // first would free its stack, and the other could be given the same addresses.
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
     let workers: Vec<_> = (0..2u64)
         .map(|n| {
+            let barrier = std::sync::Arc::clone(&barrier);
             std::thread::spawn(move || {
                 let mut ranges = Vec::new();
                 for i in 0..2000u64 {
@@ -332,6 +336,7 @@ fn two_threads_call_concurrently() {
                     assert_eq!(call_driver(addr!(driver_take12), &args).unwrap(), mix(&args));
                 }
                 ranges.push(abi::driver_stack_range());
+                barrier.wait();
                 ranges
             })
         })

@@ -112,7 +112,9 @@ fn each_site_once_walks_rvmini_initialization_failures_until_it_passes() {
     assert!(failures.len() >= 5, "rvmini allocates at several sites: {failures:#?}");
     let pool_sites: Vec<_> = failures.iter().filter(|i| i.api == "ExAllocatePool2").collect();
     assert!(pool_sites.len() >= 3, "{failures:#?}");
-    assert!(failures.iter().all(|i| i.site.image.as_deref() == Some("rvmini.dll")), "{failures:#?}");
+    let image = pe::rvmini_dll();
+    let image_name = image.file_name().and_then(|n| n.to_str());
+    assert!(failures.iter().all(|i| i.site.image.as_deref() == image_name), "{failures:#?}");
     // The unwinder follows rvmini's frames up to the handler NDIS called.
     assert!(failures.iter().any(|i| i.site.frames.len() >= 2), "{failures:#?}");
     let apis: HashSet<&str> = failures.iter().map(|i| i.api).collect();

@@ -1,17 +1,20 @@
 //! Every lifecycle, datapath and OID rule of the verifier fires on a violating call sequence
 //! made by a synthetic miniport (tests/synth), and the correct synthetic driver runs clean.
 //! Kernel-object rules (pool, locks, work items, timers, NBL pools, configuration) have their
-//! firing tests in `kernel_*.rs`; `docs_rules_are_all_tested` checks that together every rule
-//! is covered.
+//! firing tests in `kernel_*.rs`. Each rule names its firing test ([`Rule::test`]);
+//! `verifier_docs.rs::each_rule_names_a_test_that_makes_it_fire` checks that the named test
+//! exists and asserts that the rule fired, so together every rule is covered.
 
 mod synth;
 
 use ndis_host::host::thread::{DISPATCH, PASSIVE};
+use ndis_host::kernel::registry::Registry;
+use ndis_host::kernel::resources::{Kind, Owner};
 use ndis_host::ndis::miniport::Started;
 use ndis_host::ndis::protocol::{Frame, Layout};
 use ndis_host::verifier::Rule;
 use ndis_sys as sys;
-use synth::{Knobs, OidMode, PauseMode, RestartMode, SendMode};
+use synth::{Alloc, InitMode, Knobs, OidMode, PauseMode, RestartMode, SendMode};
 
 fn frame(dst: [u8; 6]) -> Frame {
     Frame { dst, len: 64, layout: Layout::Single }
@@ -86,7 +89,7 @@ fn attributes_outside_initialize() {
 #[test]
 fn registration_attributes_without_context() {
     let sim = synth::start(Knobs { null_context: true, ..Knobs::default() });
-    let a = sim.add_adapter(ndis_host::kernel::registry::Registry::new());
+    let a = sim.add_adapter(Registry::new());
     let _ = sim.initialize(a);
     assert!(synth::fired(&sim, Rule::AttributesValid), "{:?}", synth::rules(&sim));
 }
@@ -433,4 +436,156 @@ fn pending_oid_completed_once_is_clean_and_twice_is_not() {
     t.join().unwrap();
     assert!(sim_threaded_wait.is_ok());
     assert!(synth::fired(&sim, Rule::OidDoubleComplete), "{:?}", synth::rules(&sim));
+}
+
+#[test]
+fn unload_with_driver_memory_still_allocated() {
+    // Correct: the pool block DriverEntry allocated is freed by MiniportDriverUnload.
+    let sim = synth::start(Knobs { driver_memory: Alloc::Freed, ..Knobs::default() });
+    assert_eq!(sim.host().resources.live(|r| r.owner == Owner::Driver).len(), 1);
+    sim.unload().unwrap();
+    assert!(sim.findings().is_empty(), "{:?}", synth::rules(&sim));
+    // Violation: unload returns with the block still allocated.
+    let sim = synth::start(Knobs { driver_memory: Alloc::Leaked, ..Knobs::default() });
+    sim.unload().unwrap();
+    assert!(synth::fired(&sim, Rule::UnloadLeak), "{:?}", synth::rules(&sim));
+    let f = synth::findings_of(&sim, Rule::UnloadLeak);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(f[0].message.contains("1 object(s) still allocated at unload: pool block"), "{}", f[0].message);
+    assert_eq!(f[0].adapter, None);
+    assert_eq!(sim.findings().len(), 1, "{:?}", synth::rules(&sim));
+}
+
+#[test]
+fn initialize_fails_without_freeing() {
+    // Correct: MiniportInitializeEx frees its allocation before failing.
+    let sim = synth::start(Knobs { init: InitMode::FailAfterFreeing, ..Knobs::default() });
+    let a = sim.add_adapter(Registry::new());
+    assert_eq!(sim.initialize(a).unwrap(), sys::NDIS_STATUS_FAILURE);
+    assert_eq!(sim.host().kernel.allocation_count(), 1, "the block was allocated");
+    assert!(sim.findings().is_empty(), "{:?}", synth::rules(&sim));
+    // Violation: it fails and leaves the block (allocated inside its handler, so the adapter's).
+    let sim = synth::start(Knobs { init: InitMode::FailLeaking, ..Knobs::default() });
+    let a = sim.add_adapter(Registry::new());
+    assert_eq!(sim.initialize(a).unwrap(), sys::NDIS_STATUS_FAILURE);
+    assert!(synth::fired(&sim, Rule::InitFailureLeak), "{:?}", synth::rules(&sim));
+    let f = synth::findings_of(&sim, Rule::InitFailureLeak);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].adapter, Some(a));
+    assert!(f[0].message.contains("left 1 object(s): pool block"), "{}", f[0].message);
+    assert_eq!(sim.adapter(a).pnp(), ndis_host::ndis::adapter::Pnp::Halted);
+}
+
+#[test]
+fn halt_without_freeing_adapter_resources() {
+    // Correct: what MiniportInitializeEx allocated with the adapter handle, MiniportHaltEx frees.
+    let sim = synth::start(Knobs { adapter_resources: Alloc::Freed, ..Knobs::default() });
+    let a = synth::running(&sim);
+    let kinds = |sim: &ndis_host::sim::Sim| -> Vec<Kind> {
+        sim.host().resources.live(|r| r.owner == Owner::Adapter(a)).iter().map(|r| r.kind).collect()
+    };
+    assert_eq!(kinds(&sim), [Kind::Pool, Kind::NblPool]);
+    sim.pause(a).unwrap();
+    sim.halt(a).unwrap();
+    assert!(kinds(&sim).is_empty());
+    sim.unload().unwrap();
+    assert!(sim.findings().is_empty(), "{:?}", synth::rules(&sim));
+    // Violation: MiniportHaltEx returns with both still allocated.
+    let sim = synth::start(Knobs { adapter_resources: Alloc::Leaked, ..Knobs::default() });
+    let a = synth::running(&sim);
+    sim.pause(a).unwrap();
+    sim.halt(a).unwrap();
+    assert!(synth::fired(&sim, Rule::HaltLeak), "{:?}", synth::rules(&sim));
+    let f = synth::findings_of(&sim, Rule::HaltLeak);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].adapter, Some(a));
+    assert!(f[0].message.starts_with("2 object(s) still allocated after MiniportHaltEx"), "{}", f[0].message);
+    assert!(f[0].message.contains("pool block") && f[0].message.contains("NBL pool"), "{}", f[0].message);
+    // Unload finds them too.
+    sim.unload().unwrap();
+    assert!(synth::fired(&sim, Rule::UnloadLeak), "{:?}", synth::rules(&sim));
+}
+
+/// A valid link-state indication from the adapter with handle `h` (the buffers must outlive
+/// the call).
+fn link_state(h: u64, state: &mut sys::NDIS_LINK_STATE) -> sys::NDIS_STATUS_INDICATION {
+    state.Header = sys::NDIS_OBJECT_HEADER {
+        Type: sys::NDIS_OBJECT_TYPE_DEFAULT,
+        Revision: sys::NDIS_LINK_STATE_REVISION_1,
+        Size: u16::try_from(sys::NDIS_SIZEOF_LINK_STATE_REVISION_1).unwrap(),
+    };
+    state.MediaConnectState = sys::MediaConnectStateConnected;
+    // SAFETY: all-zero is a valid indication; every field NDIS reads is set below.
+    let mut ind: sys::NDIS_STATUS_INDICATION = unsafe { std::mem::zeroed() };
+    ind.Header = sys::NDIS_OBJECT_HEADER {
+        Type: sys::NDIS_OBJECT_TYPE_STATUS_INDICATION,
+        Revision: sys::NDIS_STATUS_INDICATION_REVISION_1,
+        Size: u16::try_from(sys::NDIS_SIZEOF_STATUS_INDICATION_REVISION_1).unwrap(),
+    };
+    ind.SourceHandle = h as *mut core::ffi::c_void;
+    ind.StatusCode = sys::NDIS_STATUS_LINK_STATE;
+    ind.StatusBuffer = std::ptr::from_mut(state).cast();
+    ind.StatusBufferSize = u32::try_from(sys::NDIS_SIZEOF_LINK_STATE_REVISION_1).unwrap();
+    ind
+}
+
+#[test]
+fn spin_lock_held_across_indications() {
+    // Violations: a send completion, a receive indication and a status indication, each made
+    // while the driver holds a spin lock (all otherwise correct).
+    let sim = synth::start(Knobs { send: SendMode::CompleteHoldingLock, ..Knobs::default() });
+    sim.host().ndis.protocol.grow(4);
+    let a = synth::running(&sim);
+    let (h, lock) = (synth::handle(&sim, a), synth::adapter_lock(&sim, a));
+    sim.send(a, 0, &[frame([0xFF; 6])], 1, PASSIVE).unwrap();
+    assert!(synth::fired(&sim, Rule::LockAcrossCall), "{:?}", synth::rules(&sim));
+    let mut r = rx_nbl(h);
+    synth::as_driver(
+        &sim,
+        Some(a),
+        PASSIVE,
+        synth::indicate_holding as *const () as u64,
+        &[lock, h, (&raw mut *r.nbl) as u64],
+    );
+    // SAFETY: all-zero is a valid NDIS_LINK_STATE; `link_state` fills it in.
+    let mut state: sys::NDIS_LINK_STATE = unsafe { std::mem::zeroed() };
+    let mut ind = link_state(h, &mut state);
+    synth::as_driver(
+        &sim,
+        Some(a),
+        PASSIVE,
+        synth::indicate_status_holding as *const () as u64,
+        &[lock, h, (&raw mut ind) as u64],
+    );
+    let messages: Vec<String> = synth::findings_of(&sim, Rule::LockAcrossCall).into_iter().map(|f| f.message).collect();
+    assert_eq!(messages.len(), 3, "{messages:?}");
+    assert!(
+        messages[0].starts_with("NdisMSendNetBufferListsComplete called while holding 1 spin lock"),
+        "{messages:?}"
+    );
+    assert!(
+        messages[1].starts_with("NdisMIndicateReceiveNetBufferLists called while holding 1 spin lock"),
+        "{messages:?}"
+    );
+    assert!(messages[2].starts_with("NdisMIndicateStatusEx called while holding a spin lock"), "{messages:?}");
+    assert_eq!(sim.findings().len(), 3, "nothing else is wrong: {:?}", synth::rules(&sim));
+    // Correct: the same calls with the lock released first.
+    let sim = synth::start(Knobs::default());
+    sim.host().ndis.protocol.grow(4);
+    let a = synth::running(&sim);
+    let (h, lock) = (synth::handle(&sim, a), synth::adapter_lock(&sim, a));
+    sim.send(a, 0, &[frame([0xFF; 6])], 1, PASSIVE).unwrap();
+    let mut r = rx_nbl(h);
+    synth::as_driver(
+        &sim,
+        Some(a),
+        PASSIVE,
+        synth::indicate_after_releasing as *const () as u64,
+        &[lock, h, (&raw mut *r.nbl) as u64],
+    );
+    // SAFETY: as above.
+    let mut state: sys::NDIS_LINK_STATE = unsafe { std::mem::zeroed() };
+    let mut ind = link_state(h, &mut state);
+    synth::as_driver(&sim, Some(a), PASSIVE, synth::indicate_status as *const () as u64, &[h, (&raw mut ind) as u64]);
+    assert!(sim.findings().is_empty(), "{:?}", synth::rules(&sim));
 }

@@ -41,10 +41,16 @@ struct Queues {
 }
 
 /// The queues.
+///
+/// Worker threads wait on the condition variable of their classes (`dpc_cv`: DPCs and timers,
+/// `work_cv`: work items), so queueing a DPC wakes one DPC worker and not every worker of the
+/// host; `cv` wakes those that wait for a state (idle DPCs, an item done).
 #[derive(Debug, Default)]
 pub struct Pending {
     q: Mutex<Queues>,
     cv: Condvar,
+    dpc_cv: Condvar,
+    work_cv: Condvar,
 }
 
 impl Pending {
@@ -55,7 +61,7 @@ impl Pending {
     /// Queues a DPC.
     pub fn push_dpc(&self, key: u64) {
         self.lock().dpcs.push_back(key);
-        self.cv.notify_all();
+        self.dpc_cv.notify_one();
     }
 
     /// Removes a queued DPC; false if it was not queued.
@@ -69,7 +75,7 @@ impl Pending {
     /// Queues a work item.
     pub fn push_work(&self, key: u64) {
         self.lock().work.push_back(key);
-        self.cv.notify_all();
+        self.work_cv.notify_one();
     }
 
     /// Removes a queued work item; false if it was not queued.
@@ -88,7 +94,7 @@ impl Pending {
         let seq = q.timer_seq;
         q.timers.insert((due, seq), key);
         drop(q);
-        self.cv.notify_all();
+        self.dpc_cv.notify_all();
         was
     }
 
@@ -167,6 +173,7 @@ impl Pending {
     /// Threaded mode: waits up to `timeout` for an item of one of `classes`, takes it and
     /// returns it. Timers are returned when due by the host clock (`now`).
     pub fn wait(&self, classes: &[Class], now: &dyn Fn() -> u64, timeout: Duration) -> Option<Item> {
+        let cv = if classes.contains(&Class::Work) { &self.work_cv } else { &self.dpc_cv };
         let deadline = std::time::Instant::now() + timeout;
         let mut q = self.lock();
         loop {
@@ -205,7 +212,7 @@ impl Pending {
             if wait_for.is_zero() {
                 return None;
             }
-            q = self.cv.wait_timeout(q, wait_for).unwrap_or_else(PoisonError::into_inner).0;
+            q = cv.wait_timeout(q, wait_for).unwrap_or_else(PoisonError::into_inner).0;
         }
     }
 
@@ -241,11 +248,13 @@ impl Pending {
     /// Wakes every waiter and makes [`Pending::wait`] return `None` from now on.
     pub fn stop(&self) {
         self.lock().stopped = true;
-        self.cv.notify_all();
+        self.notify();
     }
 
     /// Wakes every waiter (state they wait on changed).
     pub fn notify(&self) {
         self.cv.notify_all();
+        self.dpc_cv.notify_all();
+        self.work_cv.notify_all();
     }
 }

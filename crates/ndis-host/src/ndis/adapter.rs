@@ -129,8 +129,15 @@ pub struct State {
     pub pauses_pended: u64,
     /// Completed restarts.
     pub restarts: u64,
+    /// NdisMPauseComplete / NdisMRestartComplete calls counted by the driver context they came
+    /// from: `(api, outermost driver routine)`, e.g. `("NdisMPauseComplete",
+    /// "NDIS_IO_WORKITEM_ROUTINE")`; `"host thread"` when no driver routine was running.
+    pub completed_from: std::collections::BTreeMap<(&'static str, &'static str), u64>,
     /// Halted at least once since the last initialize.
     pub halted: bool,
+    /// How long the last pause or restart took, from the handler's call to its completion
+    /// (its synchronous return, or NdisMPauseComplete / NdisMRestartComplete).
+    pub last_latency: Option<Duration>,
 }
 
 /// Counters read without the lock.
@@ -202,7 +209,9 @@ impl Adapter {
                 pauses: 0,
                 pauses_pended: 0,
                 restarts: 0,
+                completed_from: std::collections::BTreeMap::new(),
                 halted: false,
+                last_latency: None,
             }),
             cv: Condvar::new(),
             counters: Counters::default(),

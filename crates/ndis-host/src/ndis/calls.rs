@@ -444,17 +444,13 @@ fn complete_operation(host: &Arc<HostInner>, handle: u64, kind: OpKind, status: 
     };
     let Some(a) = adapter_for(host, handle, api) else { return };
     let idx = Some(a.index);
-    host.trace.record(
-        crate::trace::Level::Lifecycle,
-        idx,
-        crate::trace::Dir::ToNdis,
-        api,
-        || match kind {
-            OpKind::Pause => String::new(),
-            OpKind::Restart => names::status(status),
-        },
-        None,
-    );
+    // The dispatcher already traced the call itself; this note says what it completed and from
+    // which driver routine.
+    let context = thread::frame().map_or("host thread", |f| f.handler);
+    host.trace.note(idx, || match kind {
+        OpKind::Pause => format!("pause complete, from {context}"),
+        OpKind::Restart => format!("restart complete with {}, from {context}", names::status(status)),
+    });
     if kind == OpKind::Restart
         && ![sys::NDIS_STATUS_SUCCESS, sys::NDIS_STATUS_RESOURCES, sys::NDIS_STATUS_FAILURE].contains(&status)
     {
@@ -465,6 +461,7 @@ fn complete_operation(host: &Arc<HostInner>, handle: u64, kind: OpKind, status: 
         host.finding(early_rule, idx, format!("{api} called from inside {handler}, before it returned"));
     }
     let mut st = a.lock();
+    *st.completed_from.entry((api, context)).or_default() += 1;
     let running_elsewhere = |s: &super::adapter::State| matches!(s.pending, Some(p) if p.kind == kind && !p.returned);
     if !same_thread && running_elsewhere(&st) {
         // NDIS serialises the completion with the handler's return.
@@ -500,17 +497,22 @@ fn complete_operation(host: &Arc<HostInner>, handle: u64, kind: OpKind, status: 
     }
 }
 
+/// The send NBLs a pause or reset completion must not leave behind. A send whose
+/// MiniportSendNetBufferLists call is still in progress on another thread may not have reached
+/// the miniport's own accounting yet (it will be refused), so the count is judged only when no
+/// send call is in progress; otherwise 0. Outstanding first, calls second: see
+/// `Protocol::send` for the order that makes this sound.
+pub fn sends_to_judge(a: &Adapter) -> i64 {
+    let sends = a.counters.sends_outstanding.load(Ordering::SeqCst);
+    let calls = a.counters.send_calls.load(Ordering::SeqCst);
+    if calls == 0 { sends } else { 0 }
+}
+
 /// Completes a pause or restart: checks the drain for a pause, moves the state, wakes waiters.
 pub fn finish_operation(host: &Arc<HostInner>, a: &Arc<Adapter>, kind: OpKind, status: i32) {
     let idx = Some(a.index);
     if kind == OpKind::Pause {
-        // A send whose MiniportSendNetBufferLists call is still in progress may not have
-        // reached the miniport's own accounting yet (it will be completed with PAUSED), so the
-        // send count is judged only when no send call is in progress. Outstanding first, calls
-        // second: see `Protocol::send` for the order that makes this sound.
-        let sends = a.counters.sends_outstanding.load(Ordering::SeqCst);
-        let calls = a.counters.send_calls.load(Ordering::SeqCst);
-        let sends = if calls == 0 { sends } else { 0 };
+        let sends = sends_to_judge(a);
         let receives = a.counters.rx_outstanding.load(Ordering::Acquire);
         if sends != 0 || receives != 0 {
             host.finding(
@@ -523,7 +525,8 @@ pub fn finish_operation(host: &Arc<HostInner>, a: &Arc<Adapter>, kind: OpKind, s
         }
     }
     let mut st = a.lock();
-    if st.pending.take().is_some() {
+    if let Some(p) = st.pending.take() {
+        st.last_latency = Some(p.started.elapsed());
         match kind {
             OpKind::Pause => {
                 st.pauses += 1;
@@ -559,7 +562,7 @@ fn reset_complete(host: &Arc<HostInner>, call: &ImportCall) -> u64 {
         Some(r) if r.returned && r.pended && !r.completed => {
             st.reset = None;
             drop(st);
-            let sends = a.counters.sends_outstanding.load(Ordering::Acquire);
+            let sends = sends_to_judge(&a);
             if sends != 0 {
                 host.finding(Rule::ResetDrain, idx, format!("reset completed with {sends} send NBL(s) outstanding"));
             }

@@ -485,7 +485,7 @@ pub fn reset(host: &Arc<HostInner>, a: &Arc<Adapter>, irql: u8) -> Result<Starte
     drop(st);
     a.notify();
     if status == sys::NDIS_STATUS_SUCCESS {
-        let sends = a.counters.sends_outstanding.load(Ordering::Acquire);
+        let sends = super::calls::sends_to_judge(a);
         if sends != 0 {
             host.finding(
                 Rule::ResetDrain,

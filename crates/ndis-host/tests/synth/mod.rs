@@ -5,7 +5,9 @@
 //! guarded driver stack, and they reach NDIS only through the import thunks ([`import`]). What
 //! each handler does is chosen per test with [`Knobs`]; by default the driver is correct (it sets
 //! its attributes, pauses and restarts synchronously, answers a few OIDs, completes sends at once
-//! with the right status, deregisters at unload).
+//! with the right status, deregisters at unload). Knobs that make it allocate (a pool block and an
+//! NBL pool per adapter, a pool block per driver) also let it free them at the right time, so a
+//! test can show both the leak and the correct sequence.
 //!
 //! Handlers must not panic (a panic cannot unwind out of an `extern "win64"` function).
 // The synthetic driver passes NDIS_STATUS values and small sizes through 64-bit argument
@@ -83,6 +85,32 @@ pub enum SendMode {
     TouchAfter,
     /// Completes with the DISPATCH_LEVEL flag whatever the IRQL.
     DispatchFlagAlways,
+    /// Completes correctly, but while holding the adapter's spin lock ([`Adapter::lock`]).
+    CompleteHoldingLock,
+}
+
+/// Whether the synthetic driver allocates an object, and whether it frees it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Alloc {
+    /// Allocates nothing.
+    #[default]
+    None,
+    /// Allocates, and frees at the right time.
+    Freed,
+    /// Allocates, and never frees.
+    Leaked,
+}
+
+/// What MiniportInitializeEx does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum InitMode {
+    /// Sets its attributes and succeeds.
+    #[default]
+    Success,
+    /// Allocates a pool block, frees it, and fails with NDIS_STATUS_FAILURE.
+    FailAfterFreeing,
+    /// Allocates a pool block and fails with NDIS_STATUS_FAILURE, leaving it allocated.
+    FailLeaking,
 }
 
 /// What MiniportOidRequest does.
@@ -128,12 +156,21 @@ pub struct Knobs {
     pub send: SendMode,
     /// OID.
     pub oid: OidMode,
+    /// MiniportInitializeEx.
+    pub init: InitMode,
+    /// A pool block DriverEntry allocates with the driver handle; MiniportDriverUnload frees it.
+    pub driver_memory: Alloc,
+    /// A pool block and an NBL pool MiniportInitializeEx allocates with the adapter handle;
+    /// MiniportHaltEx frees them.
+    pub adapter_resources: Alloc,
 }
 
 /// The synthetic driver's per-driver state.
 pub struct Driver {
     pub knobs: Knobs,
     pub handle: AtomicU64,
+    /// The pool block of [`Knobs::driver_memory`] (0 if none).
+    pub block: AtomicU64,
 }
 
 /// The synthetic adapter context.
@@ -143,7 +180,16 @@ pub struct Adapter {
     pub running: std::sync::atomic::AtomicBool,
     pub held: Mutex<Vec<u64>>,
     pub pending_oid: AtomicU64,
+    /// Address of the adapter's NDIS_SPIN_LOCK (initialised with NdisAllocateSpinLock).
+    pub lock: u64,
+    /// The pool block of [`Knobs::adapter_resources`] (0 if none).
+    pub block: AtomicU64,
+    /// The NBL pool of [`Knobs::adapter_resources`] (0 if none).
+    pub nbl_pool: AtomicU64,
 }
+
+/// Pool tag of the synthetic driver's allocations ("Synt").
+pub const TAG: u32 = u32::from_le_bytes(*b"Synt");
 
 thread_local! {
     static NEXT: std::cell::Cell<Option<Knobs>> = const { std::cell::Cell::new(None) };
@@ -163,6 +209,7 @@ pub fn import(name: &str) -> u64 {
 type F1 = extern "win64" fn(u64) -> u64;
 type F2 = extern "win64" fn(u64, u64) -> u64;
 type F3 = extern "win64" fn(u64, u64, u64) -> u64;
+type F4 = extern "win64" fn(u64, u64, u64, u64) -> u64;
 type F5 = extern "win64" fn(u64, u64, u64, u64, u64) -> u64;
 
 /// Calls an import with one argument.
@@ -183,6 +230,12 @@ pub fn call3(name: &str, a: u64, b: u64, c: u64) -> u64 {
     let f: F3 = unsafe { std::mem::transmute::<usize, F3>(import(name) as usize) };
     f(a, b, c)
 }
+/// Four arguments.
+pub fn call4(name: &str, a: u64, b: u64, c: u64, d: u64) -> u64 {
+    // SAFETY: as above.
+    let f: F4 = unsafe { std::mem::transmute::<usize, F4>(import(name) as usize) };
+    f(a, b, c, d)
+}
 /// Five arguments.
 pub fn call5(name: &str, a: u64, b: u64, c: u64, d: u64, e: u64) -> u64 {
     // SAFETY: as above.
@@ -201,7 +254,8 @@ fn adapter(ctx: u64) -> &'static Adapter {
 
 pub extern "win64" fn driver_entry(object: u64, path: u64) -> u64 {
     let knobs = NEXT.with(std::cell::Cell::take).unwrap_or_default();
-    let driver: &'static Driver = Box::leak(Box::new(Driver { knobs, handle: AtomicU64::new(0) }));
+    let driver: &'static Driver =
+        Box::leak(Box::new(Driver { knobs, handle: AtomicU64::new(0), block: AtomicU64::new(0) }));
     drivers().lock().unwrap().insert(object, driver);
     // SAFETY: all-zero is a valid characteristics structure.
     let mut c: sys::NDIS_MINIPORT_DRIVER_CHARACTERISTICS = unsafe { std::mem::zeroed() };
@@ -240,6 +294,16 @@ pub extern "win64" fn driver_entry(object: u64, path: u64) -> u64 {
     let ctx = std::ptr::from_ref(driver) as u64;
     let status = call5("NdisMRegisterMiniportDriver", object, path, ctx, (&raw mut c) as u64, (&raw mut handle) as u64);
     driver.handle.store(handle, Ordering::Release);
+    if knobs.driver_memory != Alloc::None {
+        let block = call4(
+            "NdisAllocateMemoryWithTagPriority",
+            handle,
+            64,
+            u64::from(TAG),
+            sys::NormalPoolPriority as u32 as u64,
+        );
+        driver.block.store(block, Ordering::Release);
+    }
     if knobs.register_twice {
         let mut h2 = 0u64;
         call5("NdisMRegisterMiniportDriver", object, path, ctx, (&raw mut c) as u64, (&raw mut h2) as u64);
@@ -248,9 +312,12 @@ pub extern "win64" fn driver_entry(object: u64, path: u64) -> u64 {
 }
 
 extern "win64" fn unload(object: u64) -> u64 {
-    if let Some(d) = drivers().lock().unwrap().get(&object).copied()
-        && !d.knobs.no_deregister
-    {
+    let Some(d) = drivers().lock().unwrap().get(&object).copied() else { return 0 };
+    let block = d.block.load(Ordering::Acquire);
+    if d.knobs.driver_memory == Alloc::Freed && block != 0 {
+        call3("NdisFreeMemory", block, 0, 0);
+    }
+    if !d.knobs.no_deregister {
         call1("NdisMDeregisterMiniportDriver", d.handle.load(Ordering::Acquire));
     }
     0
@@ -291,13 +358,56 @@ fn set_general(handle: u64) -> u64 {
 extern "win64" fn initialize(handle: u64, driver_context: u64, _params: u64) -> u64 {
     // SAFETY: the driver context is the leaked Driver passed to registration.
     let driver: &'static Driver = unsafe { &*(driver_context as *const Driver) };
+    match driver.knobs.init {
+        InitMode::Success => {}
+        InitMode::FailAfterFreeing | InitMode::FailLeaking => {
+            // ExAllocatePool2 takes no handle: the block belongs to the adapter whose
+            // MiniportInitializeEx is running.
+            let block = call3("ExAllocatePool2", sys::POOL_FLAG_NON_PAGED, 128, u64::from(TAG));
+            if driver.knobs.init == InitMode::FailAfterFreeing && block != 0 {
+                call2("ExFreePoolWithTag", block, u64::from(TAG));
+            }
+            return sys::NDIS_STATUS_FAILURE as u32 as u64;
+        }
+    }
+    let lock: &'static mut sys::NDIS_SPIN_LOCK = Box::leak(Box::default());
+    let lock = std::ptr::from_mut(lock) as u64;
+    call1("NdisAllocateSpinLock", lock);
     let a: &'static Adapter = Box::leak(Box::new(Adapter {
         driver,
         handle,
         running: std::sync::atomic::AtomicBool::new(false),
         held: Mutex::new(Vec::new()),
         pending_oid: AtomicU64::new(0),
+        lock,
+        block: AtomicU64::new(0),
+        nbl_pool: AtomicU64::new(0),
     }));
+    if driver.knobs.adapter_resources != Alloc::None {
+        let block = call4(
+            "NdisAllocateMemoryWithTagPriority",
+            handle,
+            256,
+            u64::from(TAG),
+            sys::NormalPoolPriority as u32 as u64,
+        );
+        a.block.store(block, Ordering::Release);
+        let mut params = sys::NET_BUFFER_LIST_POOL_PARAMETERS {
+            Header: header(
+                sys::NDIS_OBJECT_TYPE_DEFAULT,
+                sys::NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1,
+                sys::NDIS_SIZEOF_NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1,
+            ),
+            ProtocolId: 0,
+            fAllocateNetBuffer: 1,
+            ContextSize: 0,
+            PoolTag: TAG,
+            DataSize: 0,
+            Flags: 0,
+        };
+        let pool = call2("NdisAllocateNetBufferListPool", handle, (&raw mut params) as u64);
+        a.nbl_pool.store(pool, Ordering::Release);
+    }
     let ctx = if driver.knobs.null_context { 0 } else { std::ptr::from_ref(a) as u64 };
     if driver.knobs.general_first {
         set_general(handle);
@@ -309,7 +419,18 @@ extern "win64" fn initialize(handle: u64, driver_context: u64, _params: u64) -> 
     0
 }
 
-extern "win64" fn halt(_ctx: u64, _action: u64) -> u64 {
+extern "win64" fn halt(ctx: u64, _action: u64) -> u64 {
+    let a = adapter(ctx);
+    if a.driver.knobs.adapter_resources == Alloc::Freed {
+        let block = a.block.swap(0, Ordering::AcqRel);
+        if block != 0 {
+            call3("NdisFreeMemory", block, 0, 0);
+        }
+        let pool = a.nbl_pool.swap(0, Ordering::AcqRel);
+        if pool != 0 {
+            call1("NdisFreeNetBufferListPool", pool);
+        }
+    }
     0
 }
 
@@ -460,6 +581,13 @@ extern "win64" fn send(ctx: u64, head: u64, _port: u64, flags: u64) -> u64 {
             set_status(head, if running { 0 } else { sys::NDIS_STATUS_PAUSED });
             complete(a, head, sys::NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL);
         }
+        SendMode::CompleteHoldingLock => {
+            // NdisAcquireSpinLock raises to DISPATCH_LEVEL, so the flag is right.
+            call1("NdisAcquireSpinLock", a.lock);
+            set_status(head, if running { 0 } else { sys::NDIS_STATUS_PAUSED });
+            complete(a, head, sys::NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL);
+            call1("NdisReleaseSpinLock", a.lock);
+        }
     }
     0
 }
@@ -516,6 +644,27 @@ pub extern "win64" fn indicate_status(handle: u64, indication: u64) -> u64 {
 pub extern "win64" fn indicate(handle: u64, head: u64, count: u64, flags: u64) -> u64 {
     call5("NdisMIndicateReceiveNetBufferLists", handle, head, 0, count, flags)
 }
+/// NdisMIndicateReceiveNetBufferLists of the one NBL `head` while holding the spin lock at
+/// `lock` (so at DISPATCH_LEVEL, which the flag says).
+pub extern "win64" fn indicate_holding(lock: u64, handle: u64, head: u64) -> u64 {
+    call1("NdisAcquireSpinLock", lock);
+    call5("NdisMIndicateReceiveNetBufferLists", handle, head, 0, 1, u64::from(sys::NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL));
+    call1("NdisReleaseSpinLock", lock);
+    0
+}
+/// As [`indicate_holding`], but the lock is released before the indication.
+pub extern "win64" fn indicate_after_releasing(lock: u64, handle: u64, head: u64) -> u64 {
+    call1("NdisAcquireSpinLock", lock);
+    call1("NdisReleaseSpinLock", lock);
+    call5("NdisMIndicateReceiveNetBufferLists", handle, head, 0, 1, 0)
+}
+/// NdisMIndicateStatusEx while holding the spin lock at `lock`.
+pub extern "win64" fn indicate_status_holding(lock: u64, handle: u64, indication: u64) -> u64 {
+    call1("NdisAcquireSpinLock", lock);
+    call2("NdisMIndicateStatusEx", handle, indication);
+    call1("NdisReleaseSpinLock", lock);
+    0
+}
 /// Completes the NBLs adapter context `ctx` holds (SendMode::Hold) with `status`.
 pub extern "win64" fn complete_held(ctx: u64, status: u64) -> u64 {
     let a = adapter(ctx);
@@ -563,6 +712,17 @@ pub fn context(sim: &Sim, a: usize) -> u64 {
 /// The adapter's handle.
 pub fn handle(sim: &Sim, a: usize) -> u64 {
     sim.adapter(a).handle
+}
+
+/// The address of the synthetic adapter's spin lock.
+pub fn adapter_lock(sim: &Sim, a: usize) -> u64 {
+    // SAFETY: the context is the synthetic adapter `initialize` leaked.
+    unsafe { &*(context(sim, a) as *const Adapter) }.lock
+}
+
+/// The findings of `rule`.
+pub fn findings_of(sim: &Sim, rule: ndis_host::verifier::Rule) -> Vec<ndis_host::verifier::Finding> {
+    sim.findings().into_iter().filter(|f| f.rule == rule).collect()
 }
 
 /// True if the verifier reported `rule`.
