@@ -6,6 +6,7 @@
 //!               [--trace off|lifecycle|datapath|kernel] [--mermaid FILE] [--log]
 //! ndis-host inspect <image.sys>
 //! ndis-host bench <image.sys> [--runs N] [--quick] [--json FILE] [--svg FILE] [--docs FILE] ...
+//! ndis-host rules [--markdown]
 //! ```
 //!
 //! `run` loads the image, runs DriverEntry, creates the adapters on the hub, initializes and
@@ -30,7 +31,8 @@ const USAGE: &str = "usage:
                 [--sizes 64,512,1514] [--chain N] [--returns inline|queue|hold:MS] [--jumbo]
                 [--trace off|lifecycle|datapath|kernel] [--mermaid FILE] [--log]
   ndis-host inspect <image.sys>
-  ndis-host bench <image.sys> [--runs N] [--quick] [--json FILE] [--svg FILE] [--docs FILE] ...";
+  ndis-host bench <image.sys> [--runs N] [--quick] [--json FILE] [--svg FILE] [--docs FILE] ...
+  ndis-host rules [--markdown]";
 
 struct RunArgs {
     image: PathBuf,

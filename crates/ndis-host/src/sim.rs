@@ -186,14 +186,19 @@ impl Sim {
 
     /// Waits until adapter `i` has no pending pause or restart.
     pub fn wait_pending(&self, i: usize) -> Result<(), CallError> {
+        self.wait_operation(i, "pause or restart", &|a| a.lock().pending.is_none())
+    }
+
+    /// Waits until `done(adapter i)`; a watchdog finding naming `what` if it never happens.
+    fn wait_operation(&self, i: usize, what: &str, done: &dyn Fn(&Adapter) -> bool) -> Result<(), CallError> {
         let a = self.adapter(i);
-        let done = self.wait_until(&|| a.lock().pending.is_none());
+        let finished = self.wait_until(&|| done(&a));
         if self.host.crashed() {
             return Err(CallError::Abandoned);
         }
-        if !done {
-            self.host.finding(Rule::Watchdog, Some(i), "a pending pause or restart never completed");
-            return Err(CallError::Scenario(ScenarioError(format!("adapter {i}: operation never completed"))));
+        if !finished {
+            self.host.finding(Rule::Watchdog, Some(i), format!("a pending {what} never completed"));
+            return Err(CallError::Scenario(ScenarioError(format!("adapter {i}: {what} never completed"))));
         }
         Ok(())
     }
@@ -331,16 +336,7 @@ impl Sim {
 
     /// Waits until adapter `i` has no reset pending (a watchdog finding if it never completes).
     pub fn wait_reset(&self, i: usize) -> Result<(), CallError> {
-        let a = self.adapter(i);
-        let done = self.wait_until(&|| a.lock().reset.is_none());
-        if self.host.crashed() {
-            return Err(CallError::Abandoned);
-        }
-        if !done {
-            self.host.finding(Rule::Watchdog, Some(i), "a pending reset never completed");
-            return Err(CallError::Scenario(ScenarioError(format!("adapter {i}: reset never completed"))));
-        }
-        Ok(())
+        self.wait_operation(i, "reset", &|a| a.lock().reset.is_none())
     }
 
     /// MiniportResetEx at `irql`, waiting for a pending reset to complete. Returns how the
