@@ -560,9 +560,11 @@ fn reset_complete(host: &Arc<HostInner>, call: &ImportCall) -> u64 {
     }
     match st.reset {
         Some(r) if r.returned && r.pended && !r.completed => {
+            // Judged before the reset is seen to end: once `reset` is None, the caller waiting
+            // for it may already send again.
+            let sends = sends_to_judge(&a);
             st.reset = None;
             drop(st);
-            let sends = sends_to_judge(&a);
             if sends != 0 {
                 host.finding(Rule::ResetDrain, idx, format!("reset completed with {sends} send NBL(s) outstanding"));
             }

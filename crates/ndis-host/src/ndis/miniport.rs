@@ -481,18 +481,17 @@ pub fn reset(host: &Arc<HostInner>, a: &Arc<Adapter>, irql: u8) -> Result<Starte
         a.notify();
         return Ok(Started::Pending);
     }
+    // Judged before the reset is seen to end (see `calls::reset_complete`).
+    let sends = super::calls::sends_to_judge(a);
     st.reset = None;
     drop(st);
     a.notify();
-    if status == sys::NDIS_STATUS_SUCCESS {
-        let sends = super::calls::sends_to_judge(a);
-        if sends != 0 {
-            host.finding(
-                Rule::ResetDrain,
-                Some(a.index),
-                format!("MiniportResetEx returned SUCCESS with {sends} send NBL(s) outstanding"),
-            );
-        }
+    if status == sys::NDIS_STATUS_SUCCESS && sends != 0 {
+        host.finding(
+            Rule::ResetDrain,
+            Some(a.index),
+            format!("MiniportResetEx returned SUCCESS with {sends} send NBL(s) outstanding"),
+        );
     }
     Ok(Started::Done(status))
 }
