@@ -30,9 +30,8 @@ fn characteristics() -> sys::NDIS_MINIPORT_DRIVER_CHARACTERISTICS {
     );
     c.MajorNdisVersion = oid::NDIS_MAJOR;
     c.MinorNdisVersion = oid::NDIS_MINOR;
-    c.MajorDriverVersion = u8::try_from(oid_version().0).unwrap_or(0);
-    c.MinorDriverVersion = u8::try_from(oid_version().1).unwrap_or(0);
-    c.Flags = 0;
+    c.MajorDriverVersion = u8::try_from(oid::DRIVER_MAJOR).unwrap_or(0);
+    c.MinorDriverVersion = u8::try_from(oid::DRIVER_MINOR).unwrap_or(0);
     c.SetOptionsHandler = Some(set_options);
     c.InitializeHandlerEx = Some(adapter::initialize);
     c.HaltHandlerEx = Some(adapter::halt);
@@ -49,12 +48,6 @@ fn characteristics() -> sys::NDIS_MINIPORT_DRIVER_CHARACTERISTICS {
     c.ShutdownHandlerEx = Some(adapter::state::shutdown);
     c.CancelOidRequestHandler = Some(oid::cancel_oid_request);
     c
-}
-
-fn oid_version() -> (u32, u32) {
-    let v = u32::from_le_bytes(*b"\0\0\0\0");
-    let _ = v;
-    (env!("CARGO_PKG_VERSION_MAJOR").parse().unwrap_or(0), env!("CARGO_PKG_VERSION_MINOR").parse().unwrap_or(0))
 }
 
 /// DriverEntry (PASSIVE_LEVEL): registers the miniport. A failed registration is returned as

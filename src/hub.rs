@@ -275,12 +275,6 @@ impl Peers {
         // stays allocated until `self` is dropped.
         self.list.iter().take(self.len).map(|a| unsafe { &**a })
     }
-
-    /// True if there is nobody to deliver to.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
 }
 
 impl Drop for Peers {
@@ -299,13 +293,19 @@ pub fn wait_for_deliveries(a: &Adapter) {
     }
 }
 
-/// Indicates `NDIS_STATUS_LINK_STATE` on `a` (≤ DISPATCH_LEVEL, no lock held).
-pub fn indicate_link(a: &Adapter, connected: bool) {
+/// The `NDIS_LINK_STATE` of a connected (full duplex at [`LINK_SPEED_BPS`]) or disconnected
+/// (speed and duplex unknown) virtual link, revision 1, built in zeroed memory: what
+/// `NDIS_STATUS_LINK_STATE` indications carry and OID_GEN_LINK_STATE answers.
+///
+/// [`LINK_SPEED_BPS`]: crate::adapter::LINK_SPEED_BPS
+#[must_use]
+pub fn link_state(connected: bool) -> Zeroed<sys::NDIS_LINK_STATE> {
     let speed = if connected { crate::adapter::LINK_SPEED_BPS } else { sys::NDIS_LINK_SPEED_UNKNOWN };
     // SAFETY: all-zero is a valid NDIS_LINK_STATE.
     let mut state = unsafe { Zeroed::<sys::NDIS_LINK_STATE>::new() };
     let s = state.as_mut_ptr();
-    // SAFETY: `s` points to our zeroed NDIS_LINK_STATE; writes go to its fields only.
+    // SAFETY: `s` points to our zeroed NDIS_LINK_STATE; the writes go to its fields only
+    // (padding untouched, stays zero).
     unsafe {
         (*s).Header = header(
             sys::NDIS_OBJECT_TYPE_DEFAULT,
@@ -326,6 +326,12 @@ pub fn indicate_link(a: &Adapter, connected: bool) {
     unsafe { (*s).RcvLinkSpeed = speed };
     // SAFETY: as above.
     unsafe { (*s).PauseFunctions = sys::NdisPauseFunctionsUnsupported };
+    state
+}
+
+/// Indicates `NDIS_STATUS_LINK_STATE` on `a` (≤ DISPATCH_LEVEL, no lock held).
+pub fn indicate_link(a: &Adapter, connected: bool) {
+    let mut state = link_state(connected);
     // SAFETY: all-zero is a valid NDIS_STATUS_INDICATION.
     let mut indication: sys::NDIS_STATUS_INDICATION = unsafe { core::mem::zeroed() };
     indication.Header = header(
@@ -336,7 +342,7 @@ pub fn indicate_link(a: &Adapter, connected: bool) {
     indication.SourceHandle = a.handle;
     indication.PortNumber = sys::NDIS_DEFAULT_PORT_NUMBER;
     indication.StatusCode = sys::NDIS_STATUS_LINK_STATE;
-    indication.StatusBuffer = s.cast();
+    indication.StatusBuffer = state.as_mut_ptr().cast();
     indication.StatusBufferSize = u32::try_from(core::mem::size_of::<sys::NDIS_LINK_STATE>()).unwrap_or(0);
     crate::log!(Info, "adapter {:p}: link {}", a.handle, if connected { "up" } else { "down" });
     // SAFETY: the indication and the link state it points to are valid for the call; `a` is

@@ -14,10 +14,10 @@
 //! The exceptions NDIS documents are noted where they apply (OID_PNP_QUERY_POWER always
 //! succeeds; OID_PNP_SET_POWER fails only with `NDIS_STATUS_NOT_ACCEPTED`).
 
-use crate::adapter::state::set_power;
+use crate::adapter::state::{DevicePower, set_power};
 use crate::adapter::{Adapter, LINK_SPEED_BPS};
 use crate::datapath::send::MAX_QUEUED;
-use crate::hub::HUB;
+use crate::hub::{self, HUB};
 use crate::ndis::oid::{Kind, Request, Zeroed};
 use crate::ndis::{Irql, header, sys};
 use core::sync::atomic::Ordering;
@@ -133,19 +133,18 @@ const fn parse_version(s: &str) -> u32 {
     v
 }
 
+/// The driver's version, major part: the crate's (`CARGO_PKG_VERSION_MAJOR`).
+pub const DRIVER_MAJOR: u32 = parse_version(env!("CARGO_PKG_VERSION_MAJOR"));
+/// The driver's version, minor part: the crate's (`CARGO_PKG_VERSION_MINOR`).
+pub const DRIVER_MINOR: u32 = parse_version(env!("CARGO_PKG_VERSION_MINOR"));
+
 /// `OID_GEN_VENDOR_DRIVER_VERSION`: major in the high word, minor in the low word.
-#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
-const VENDOR_DRIVER_VERSION: u32 =
-    (parse_version(env!("CARGO_PKG_VERSION_MAJOR")) << 16) | parse_version(env!("CARGO_PKG_VERSION_MINOR"));
+#[allow(clippy::arithmetic_side_effects)]
+const VENDOR_DRIVER_VERSION: u32 = (DRIVER_MAJOR << 16) | DRIVER_MINOR;
 
 /// `OID_GEN_VENDOR_DESCRIPTION`: the INF's device description, an ANSI string with its NUL (what
 /// the WDK's netvmini sample answers; ReactOS's NDIS maps this OID to WMI as an ANSI string).
 const VENDOR_DESCRIPTION: &[u8] = b"rvmini Virtual Ethernet Adapter\0";
-
-/// The outcome of one request.
-struct Outcome {
-    status: NDIS_STATUS,
-}
 
 /// Answers a query with fixed bytes.
 fn answer(req: &mut Request<'_>, value: &[u8]) -> NDIS_STATUS {
@@ -194,7 +193,7 @@ fn statistics(a: &Adapter) -> Zeroed<NDIS_STATISTICS_INFO> {
             NDIS_SIZEOF_STATISTICS_INFO_REVISION_1,
         ),
         SupportedStatistics: SUPPORTED_STATISTICS,
-        ifInDiscards: r(&s.rx_discards).wrapping_add(r(&s.rx_no_buffer)),
+        ifInDiscards: r(&s.rx_no_buffer),
         ifInErrors: r(&s.rx_errors),
         ifHCInOctets: s.rx.bytes(),
         ifHCInUcastPkts: r(&s.rx.ucast_frames),
@@ -219,35 +218,11 @@ fn statistics(a: &Adapter) -> Zeroed<NDIS_STATISTICS_INFO> {
     info
 }
 
-fn link_state(a: &Adapter) -> Zeroed<NDIS_LINK_STATE> {
-    let connected = HUB.link_reported(a);
-    let speed = if connected { LINK_SPEED_BPS } else { NDIS_LINK_SPEED_UNKNOWN };
-    // SAFETY: all-zero is a valid NDIS_LINK_STATE.
-    let mut z = unsafe { Zeroed::<NDIS_LINK_STATE>::new() };
-    let p = z.as_mut_ptr();
-    // SAFETY: field writes into our zeroed storage (padding untouched, stays zero).
-    unsafe {
-        (*p).Header = header(NDIS_OBJECT_TYPE_DEFAULT, NDIS_LINK_STATE_REVISION_1, NDIS_SIZEOF_LINK_STATE_REVISION_1);
-    };
-    // SAFETY: as above.
-    unsafe {
-        (*p).MediaConnectState = if connected { MediaConnectStateConnected } else { MediaConnectStateDisconnected }
-    };
-    // SAFETY: as above.
-    unsafe { (*p).MediaDuplexState = if connected { MediaDuplexStateFull } else { MediaDuplexStateUnknown } };
-    // SAFETY: as above.
-    unsafe { (*p).XmitLinkSpeed = speed };
-    // SAFETY: as above.
-    unsafe { (*p).RcvLinkSpeed = speed };
-    // SAFETY: as above.
-    unsafe { (*p).PauseFunctions = NdisPauseFunctionsUnsupported };
-    z
-}
-
 fn query(a: &Adapter, req: &mut Request<'_>) -> NDIS_STATUS {
     let s = &a.stats;
     let mtu = u32::try_from(a.id.mtu).unwrap_or(0);
     let max_frame = u32::try_from(a.id.max_frame).unwrap_or(0);
+    let slot_len = u32::try_from(a.id.slot_len()).unwrap_or(0);
     match req.oid() {
         OID_GEN_SUPPORTED_LIST => {
             let mut bytes = [0u8; 4 * SUPPORTED.len()];
@@ -262,16 +237,13 @@ fn query(a: &Adapter, req: &mut Request<'_>) -> NDIS_STATUS {
         OID_GEN_MAXIMUM_FRAME_SIZE | OID_GEN_MAXIMUM_LOOKAHEAD => answer_u32(req, mtu),
         OID_GEN_CURRENT_LOOKAHEAD => answer_u32(req, a.lookahead.load(Ordering::Relaxed)),
         OID_GEN_MAXIMUM_TOTAL_SIZE | OID_GEN_TRANSMIT_BLOCK_SIZE => answer_u32(req, max_frame),
-        OID_GEN_RECEIVE_BLOCK_SIZE => answer_u32(req, max_frame.max(u32::try_from(frame::MIN_FRAME_LEN).unwrap_or(0))),
+        OID_GEN_RECEIVE_BLOCK_SIZE => answer_u32(req, slot_len),
         // In units of 100 bit/s.
         OID_GEN_LINK_SPEED => answer_u32(req, u32::try_from(LINK_SPEED_BPS / 100).unwrap_or(u32::MAX)),
         OID_GEN_TRANSMIT_BUFFER_SPACE => {
             answer_u32(req, u32::try_from(MAX_QUEUED).unwrap_or(0).saturating_mul(max_frame))
         }
-        OID_GEN_RECEIVE_BUFFER_SPACE => {
-            let slot = max_frame.max(u32::try_from(frame::MIN_FRAME_LEN).unwrap_or(0));
-            answer_u32(req, a.id.receive_buffers.saturating_mul(slot))
-        }
+        OID_GEN_RECEIVE_BUFFER_SPACE => answer_u32(req, a.id.receive_buffers.saturating_mul(slot_len)),
         // No IEEE OUI: the low three bytes 0xFFFFFF as NDIS documents for "none".
         OID_GEN_VENDOR_ID => answer_u32(req, 0x00FF_FFFF),
         OID_GEN_VENDOR_DESCRIPTION => answer(req, VENDOR_DESCRIPTION),
@@ -284,14 +256,14 @@ fn query(a: &Adapter, req: &mut Request<'_>) -> NDIS_STATUS {
             req,
             if HUB.link_reported(a) { NDIS_MEDIA_STATE_CONNECTED } else { NDIS_MEDIA_STATE_DISCONNECTED },
         ),
-        OID_GEN_LINK_STATE => answer(req, link_state(a).bytes()),
+        OID_GEN_LINK_STATE => answer(req, hub::link_state(HUB.link_reported(a)).bytes()),
         OID_GEN_XMIT_OK => answer_counter(req, s.tx.frames()),
         OID_GEN_RCV_OK => answer_counter(req, s.rx.frames()),
         OID_GEN_XMIT_ERROR => answer_counter(req, Stats::read(&s.tx_errors)),
         OID_GEN_RCV_ERROR => answer_counter(req, Stats::read(&s.rx_errors)),
-        OID_GEN_RCV_NO_BUFFER | OID_802_3_RCV_OVERRUN => answer_counter(req, Stats::read(&s.rx_no_buffer)),
-        OID_GEN_RCV_DISCARDS => {
-            answer_counter(req, Stats::read(&s.rx_discards).wrapping_add(Stats::read(&s.rx_no_buffer)))
+        // A frame dropped for want of a receive buffer is rvmini's only receive discard.
+        OID_GEN_RCV_NO_BUFFER | OID_802_3_RCV_OVERRUN | OID_GEN_RCV_DISCARDS => {
+            answer_counter(req, Stats::read(&s.rx_no_buffer))
         }
         OID_GEN_XMIT_DISCARDS => answer_counter(req, Stats::read(&s.tx_discards)),
         OID_GEN_TRANSMIT_QUEUE_LENGTH => answer_u32(req, a.life.snapshot().tx),
@@ -417,12 +389,12 @@ fn set(a: &Adapter, req: &mut Request<'_>) -> NDIS_STATUS {
 /// D0–D3 state) is refused with `NDIS_STATUS_NOT_ACCEPTED` (BytesNeeded 4 when short) and
 /// changes nothing.
 fn set_power_state(a: &Adapter, req: &mut Request<'_>) -> NDIS_STATUS {
-    match set_u32(req) {
-        Ok(state) if (NdisDeviceStateD0..=NdisDeviceStateD3).contains(&state) => match set_power(a, state) {
-            NDIS_STATUS_SUCCESS => NDIS_STATUS_SUCCESS,
-            _ => NDIS_STATUS_NOT_ACCEPTED,
-        },
-        Ok(_) => {
+    match set_u32(req).map(DevicePower::from_ndis) {
+        Ok(Some(power)) => {
+            set_power(a, power);
+            NDIS_STATUS_SUCCESS
+        }
+        Ok(None) => {
             req.set_set_result(0, 0);
             NDIS_STATUS_NOT_ACCEPTED
         }
@@ -438,11 +410,11 @@ fn set_power_state(a: &Adapter, req: &mut Request<'_>) -> NDIS_STATUS {
 fn set_multicast_list(a: &Adapter, req: &mut Request<'_>) -> NDIS_STATUS {
     const MAX_BYTES: usize = frame::MAC_LEN * filter::MAX_MULTICAST;
     let len = req.buffer().len();
-    if len > MAX_BYTES {
-        req.set_set_result(0, MAX_BYTES);
-        return NDIS_STATUS_MULTICAST_FULL;
-    }
-    let result = {
+    // Too many addresses is decided first, whether or not the length is a whole number of
+    // addresses; the list itself would check the length first.
+    let result = if len > MAX_BYTES {
+        Err(ListError::Full)
+    } else {
         let buf = req.buffer();
         a.multicast.lock_at(Irql::AtMostDispatch).set(buf)
     };
@@ -452,8 +424,9 @@ fn set_multicast_list(a: &Adapter, req: &mut Request<'_>) -> NDIS_STATUS {
             NDIS_STATUS_SUCCESS
         }
         Err(ListError::InvalidLength) => {
-            // `len` ≤ MAX_BYTES, so the rounded-up length is at most MAX_BYTES too.
-            let whole = len.div_ceil(frame::MAC_LEN).saturating_mul(frame::MAC_LEN).max(frame::MAC_LEN);
+            // Not a whole number of addresses, so 0 < `len` ≤ MAX_BYTES: the next whole number
+            // is at least one address and at most MAX_BYTES.
+            let whole = len.div_ceil(frame::MAC_LEN).saturating_mul(frame::MAC_LEN);
             req.set_set_result(0, whole);
             NDIS_STATUS_INVALID_LENGTH
         }
@@ -507,26 +480,24 @@ pub unsafe extern "system" fn oid_request(context: NDIS_HANDLE, request: *mut ND
     let adapter = unsafe { Adapter::from_context(context) };
     // SAFETY: NDIS passes a valid request, ours until we return (we never pend).
     let Some(mut req) = (unsafe { Request::new(request) }) else { return NDIS_STATUS_INVALID_PARAMETER };
-    let outcome = Outcome {
-        status: if adapter.life.snapshot().removed {
-            // MINIPORT_OID_REQUEST: after a surprise removal, complete every request at once
-            // with NDIS_STATUS_NOT_ACCEPTED until MiniportHaltEx.
-            match req.kind() {
-                Kind::Set => req.set_set_result(0, 0),
-                Kind::Query => req.set_query_result(0, 0),
-                Kind::Method | Kind::Other(_) => {}
-            }
-            NDIS_STATUS_NOT_ACCEPTED
-        } else {
-            match req.kind() {
-                Kind::Query => query(adapter, &mut req),
-                Kind::Set => set(adapter, &mut req),
-                Kind::Method | Kind::Other(_) => NDIS_STATUS_NOT_SUPPORTED,
-            }
-        },
+    let status = if adapter.life.snapshot().removed {
+        // MINIPORT_OID_REQUEST: after a surprise removal, complete every request at once with
+        // NDIS_STATUS_NOT_ACCEPTED until MiniportHaltEx.
+        match req.kind() {
+            Kind::Set => req.set_set_result(0, 0),
+            Kind::Query => req.set_query_result(0, 0),
+            Kind::Method | Kind::Other(_) => {}
+        }
+        NDIS_STATUS_NOT_ACCEPTED
+    } else {
+        match req.kind() {
+            Kind::Query => query(adapter, &mut req),
+            Kind::Set => set(adapter, &mut req),
+            Kind::Method | Kind::Other(_) => NDIS_STATUS_NOT_SUPPORTED,
+        }
     };
-    crate::log!(Verbose, "OID {:#010x} {:?} -> {:#010x}", req.oid(), req.kind(), outcome.status.cast_unsigned());
-    outcome.status
+    crate::log!(Verbose, "OID {:#010x} {:?} -> {:#010x}", req.oid(), req.kind(), status.cast_unsigned());
+    status
 }
 
 /// MiniportCancelOidRequest (≤ DISPATCH_LEVEL). rvmini completes every OID request before

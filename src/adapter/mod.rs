@@ -56,6 +56,15 @@ pub struct Identity {
     pub current: Mac,
 }
 
+impl Identity {
+    /// Size of one receive buffer: the largest frame, and never less than the shortest frame
+    /// on the wire (shorter frames are padded to it).
+    #[must_use]
+    pub fn slot_len(&self) -> usize {
+        self.max_frame.max(frame::MIN_FRAME_LEN)
+    }
+}
+
 /// Work items that finish operations NDIS lets a miniport complete later.
 pub struct Completions {
     /// Runs `NdisMPauseComplete`.
@@ -94,12 +103,19 @@ pub struct Adapter {
     pub member: hub::Membership,
     /// Completion work items.
     pub completions: Completions,
-    /// The device power state (`NdisDeviceStateD0` ...), set by OID_PNP_SET_POWER.
-    pub power: AtomicU32,
 }
 
-// SAFETY: every field shared between threads is atomic or behind a lock; the rest is written
-// during initialization, before the adapter is published to NDIS or the hub, and then only read.
+// SAFETY: the fields shared between threads are atomic (`packet_filter`, `lookahead`, the
+// lifecycle word, the counters, hub references) or behind a spin lock (`multicast`, the
+// transmit queue, the receive free list; a member's hub links behind the hub lock). `rx.pool`,
+// an `UnsafeCell` with no lock, is written only by `Receive::create` and `Receive::destroy`,
+// whose callers NDIS serialises (MiniportInitializeEx, MiniportHaltEx, OID_PNP_SET_POWER while
+// Paused, and the work item of a pending restart: NDIS runs no two of these at once for an
+// adapter) and which run while no receive is in flight (their `# Safety`); nothing else reads
+// the cell, and the slots it owns are reached only through the free list's lock or by the one
+// owner of a reserved slot. The remaining fields (`handle`, `id`, `completions`, the DPC) are
+// written during initialization, before the adapter is published to NDIS or the hub, or in
+// `release` after it is unpublished, and only read in between.
 unsafe impl Sync for Adapter {}
 // SAFETY: as above.
 unsafe impl Send for Adapter {}
@@ -121,21 +137,12 @@ impl Adapter {
         core::ptr::from_ref(self).cast_mut().cast::<c_void>()
     }
 
-    /// Accepts a frame to `dest` under the current packet filter.
+    /// Accepts a frame to `dest` under the current packet filter. The multicast lock is taken
+    /// (at `irql`) only when the multicast list decides.
     #[must_use]
     pub fn accepts(&self, dest: &Mac, irql: Irql) -> bool {
         let filter = self.packet_filter.load(Ordering::Relaxed);
-        if filter == 0 {
-            return false;
-        }
-        if filter & filter::MULTICAST != 0 && filter & (filter::ALL_MULTICAST | filter::PROMISCUOUS) == 0 {
-            // Only a multicast frame needs the list.
-            if frame::classify(dest) == frame::Destination::Multicast {
-                let list = self.multicast.lock_at(irql);
-                return filter::accepts(filter, &self.id.current, &list, dest);
-            }
-        }
-        filter::accepts(filter, &self.id.current, &MulticastList::new(), dest)
+        filter::accepts(filter, &self.id.current, dest, |d| self.multicast.lock_at(irql).contains(d))
     }
 }
 
@@ -345,8 +352,6 @@ unsafe fn init_in_place(raw: *mut Adapter, handle: NDIS_HANDLE) {
     unsafe { Transmit::init(tx, raw) };
     // SAFETY: as above.
     unsafe { Receive::init(rx) };
-    // SAFETY: as above.
-    unsafe { (*raw).power = AtomicU32::new(sys::NdisDeviceStateD0) };
 }
 
 /// Steps 2–7 of initialization. On error, everything a step created is released by
@@ -375,7 +380,10 @@ unsafe fn initialize_steps(raw: *mut Adapter) -> Result<(), NDIS_STATUS> {
     // state is atomic or behind locks).
     let adapter = unsafe { &*raw };
     adapter.lookahead.store(lookahead, Ordering::Relaxed);
-    adapter.rx.create(adapter)?;
+    // SAFETY: the adapter is not yet published (not on the hub, unknown to NDIS until this
+    // initialization returns), so no receive can be in flight and nothing else creates or
+    // destroys its receive buffers.
+    unsafe { adapter.rx.create(adapter) }?;
     let connected = HUB.has_members();
     let status = set_general_attributes(adapter, connected);
     if status != sys::NDIS_STATUS_SUCCESS {
@@ -399,7 +407,10 @@ unsafe fn release(raw: *mut Adapter) {
     {
         // SAFETY: per the contract; this shared reference ends before the write below.
         let adapter = unsafe { &*raw };
-        adapter.rx.destroy();
+        // SAFETY: per the contract nobody else uses the adapter: out of the hub (no delivery
+        // can reserve a slot) and Paused or never started (every indicated NBL was returned
+        // before the pause completed), so no receive is in flight.
+        unsafe { adapter.rx.destroy() };
     }
     // SAFETY: per the contract nothing queued these work items; dropping them frees them.
     unsafe { (*raw).completions = Completions { pause: None, restart: None, reset: None } };

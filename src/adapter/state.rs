@@ -29,7 +29,6 @@ use crate::hub::HUB;
 use crate::log;
 use crate::ndis::sys;
 use core::ffi::c_void;
-use core::sync::atomic::Ordering;
 use rvmini_core::lifecycle::{PauseOutcome, ResetOutcome, Underflow, Wake};
 use sys::{NDIS_HANDLE, NDIS_STATUS};
 
@@ -113,26 +112,43 @@ pub unsafe extern "system" fn pause(
 /// miniport driver does not restart, it should not modify any attributes"; rvmini has nothing
 /// to add or change when it does). Logs what it finds unusual.
 fn check_restart_parameters(adapter: &Adapter, params: *const sys::NDIS_MINIPORT_RESTART_PARAMETERS) {
+    use core::mem::{offset_of, size_of};
     // SAFETY: NDIS passes a valid parameters structure or null.
     let Some(params) = (unsafe { params.as_ref() }) else { return };
-    let mut attr = params.RestartAttributes;
+    let mut attr = params.RestartAttributes.cast_const();
     for _ in 0..16 {
-        // SAFETY: each entry of the list NDIS built is valid or null.
-        let Some(a) = (unsafe { attr.as_ref() }) else { return };
-        if a.Oid == sys::OID_GEN_MINIPORT_RESTART_ATTRIBUTES
-            && a.DataLength as usize >= core::mem::size_of::<sys::NDIS_OBJECT_HEADER>()
-        {
-            let data = core::ptr::addr_of!(a.Data).cast::<u8>();
-            // SAFETY: Data holds at least an object header (checked above); read unaligned.
+        if attr.is_null() {
+            return;
+        }
+        // The entry is a variable-length object: its fixed fields, then DataLength bytes of
+        // `Data` (declared `[u8; 1]`). No reference to it is made, so nothing is read through a
+        // reference that covers fewer bytes than the entry has; the fixed fields are copied out
+        // through the raw pointer.
+        // SAFETY: `attr` is a non-null entry of the list NDIS built for this call, live and
+        // aligned as ndis.h declares it, so its fixed fields are valid for reads.
+        let oid = unsafe { (*attr).Oid };
+        // SAFETY: as above.
+        let data_len = unsafe { (*attr).DataLength } as usize;
+        // SAFETY: as above.
+        let next = unsafe { (*attr).Next };
+        if oid == sys::OID_GEN_MINIPORT_RESTART_ATTRIBUTES && data_len >= size_of::<sys::NDIS_OBJECT_HEADER>() {
+            // Derived from `attr`, whose provenance is NDIS's whole entry (fixed fields and
+            // DataLength bytes of Data), not from a place of the one-byte `Data` array.
+            let data = attr.cast::<u8>().wrapping_add(offset_of!(sys::NDIS_RESTART_ATTRIBUTES, Data));
+            // SAFETY: `data` is the start of the entry's Data, which NDIS fills with DataLength
+            // bytes; DataLength ≥ size_of::<NDIS_OBJECT_HEADER>() (checked above), so the header
+            // lies inside the entry that `attr`'s provenance covers; Data has no alignment
+            // guarantee, hence the unaligned read.
             let header = unsafe { core::ptr::read_unaligned(data.cast::<sys::NDIS_OBJECT_HEADER>()) };
             let rev1 = sys::NDIS_SIZEOF_RESTART_GENERAL_ATTRIBUTES_REVISION_1;
             if header.Revision >= sys::NDIS_RESTART_GENERAL_ATTRIBUTES_REVISION_1
                 && usize::from(header.Size) >= rev1
-                && a.DataLength as usize >= rev1
+                && data_len >= rev1
             {
-                let mtu_at = data.wrapping_add(core::mem::offset_of!(sys::NDIS_RESTART_GENERAL_ATTRIBUTES, MtuSize));
-                // SAFETY: Data holds a revision-1 (or later) NDIS_RESTART_GENERAL_ATTRIBUTES,
-                // so its MtuSize lies inside DataLength bytes; read unaligned.
+                let mtu_at = data.wrapping_add(offset_of!(sys::NDIS_RESTART_GENERAL_ATTRIBUTES, MtuSize));
+                // SAFETY: DataLength ≥ the revision-1 size (checked just above), which ends after
+                // MtuSize, so the four bytes at `mtu_at` lie inside the entry's Data, derived from
+                // `attr` like `data`; read unaligned, as above.
                 let mtu = unsafe { core::ptr::read_unaligned(mtu_at.cast::<u32>()) };
                 if mtu as usize != adapter.id.mtu {
                     log!(Warning, "restart attributes carry MTU {} (ours {})", mtu, adapter.id.mtu);
@@ -146,7 +162,7 @@ fn check_restart_parameters(adapter: &Adapter, params: *const sys::NDIS_MINIPORT
                 );
             }
         }
-        attr = a.Next;
+        attr = next;
     }
 }
 
@@ -193,7 +209,11 @@ unsafe extern "system" fn restart_work(context: *mut c_void, _item: NDIS_HANDLE)
     // SAFETY: the context is the adapter, which NDIS cannot halt while the restart is pending.
     let adapter = unsafe { Adapter::from_context(context) };
     let handle = adapter.handle;
-    let status = match adapter.rx.create(adapter) {
+    // SAFETY: the adapter is Restarting: no delivery can reserve a slot (a peer's DPC registers
+    // a receive only while the adapter is Running) and the receive buffers were destroyed, so
+    // no receive is in flight; NDIS starts no other PnP or power operation (halt, set power)
+    // while this restart is pending, so nothing else creates or destroys them meanwhile.
+    let status = match unsafe { adapter.rx.create(adapter) } {
         Ok(()) => {
             let _ = adapter.life.finish_restart(true);
             HUB.reconcile(adapter);
@@ -280,29 +300,49 @@ pub unsafe extern "system" fn device_pnp_event(context: NDIS_HANDLE, event: *mut
     }
 }
 
+/// A device power state OID_PNP_SET_POWER may set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DevicePower {
+    /// D0: working.
+    Working,
+    /// D1, D2 or D3: low power.
+    Low,
+}
+
+impl DevicePower {
+    /// The state behind an `NDIS_DEVICE_POWER_STATE` value; `None` for anything but D0–D3.
+    #[must_use]
+    pub fn from_ndis(state: u32) -> Option<Self> {
+        match state {
+            sys::NdisDeviceStateD0 => Some(Self::Working),
+            sys::NdisDeviceStateD1..=sys::NdisDeviceStateD3 => Some(Self::Low),
+            _ => None,
+        }
+    }
+}
+
 /// OID_PNP_SET_POWER (PASSIVE_LEVEL): D0 restores the datapath, D1–D3 stop it. NDIS pauses the
 /// adapter before a low-power state (rvmini does not ask for NO_PAUSE_ON_SUSPEND), so the
 /// receive buffers are freed while nothing can be in flight; the restart after D0 re-creates
 /// them. If an adapter is somehow still Running, its queue is flushed and its buffers kept.
-pub fn set_power(adapter: &Adapter, state: u32) -> NDIS_STATUS {
-    match state {
-        s if s == sys::NdisDeviceStateD0 => {
-            adapter.power.store(s, Ordering::Release);
-            adapter.life.set_low_power(false);
-            sys::NDIS_STATUS_SUCCESS
-        }
-        s if (sys::NdisDeviceStateD1..=sys::NdisDeviceStateD3).contains(&s) => {
-            adapter.power.store(s, Ordering::Release);
+pub fn set_power(adapter: &Adapter, power: DevicePower) {
+    match power {
+        DevicePower::Working => adapter.life.set_low_power(false),
+        DevicePower::Low => {
             adapter.life.set_low_power(true);
             let snap = adapter.life.snapshot();
             if snap.state == rvmini_core::lifecycle::State::Paused && snap.rx == 0 {
-                adapter.rx.destroy();
+                // SAFETY: Paused, so no delivery can reserve a slot (a peer's DPC registers a
+                // receive only while the adapter is Running), and no receive is outstanding
+                // (`rx == 0`: every indicated NBL returned, every reservation ended), so no
+                // receive is in flight; NDIS runs this OID request serialised with the other
+                // PnP operations (restart, halt), so nothing else creates or destroys the
+                // buffers meanwhile.
+                unsafe { adapter.rx.destroy() };
             } else {
                 Transmit::flush(adapter, sys::NDIS_STATUS_LOW_POWER_STATE);
                 log!(Warning, "low power while {:?}: receive buffers kept", snap.state);
             }
-            sys::NDIS_STATUS_SUCCESS
         }
-        _ => sys::NDIS_STATUS_INVALID_DATA,
     }
 }

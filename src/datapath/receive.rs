@@ -17,9 +17,9 @@
 //! counted: `OID_GEN_RCV_NO_BUFFER`) only when no slot at all is free — every slot indicated and
 //! held by NDIS.
 //!
-//! The pool is created and destroyed only while no receive can be in flight: during
-//! initialization, while Paused (a low-power transition), in a pending restart's work item, and
-//! in halt.
+//! The pool is created and destroyed ([`Receive::create`], [`Receive::destroy`], both `unsafe`)
+//! only while no receive can be in flight, by callers NDIS serialises: during initialization,
+//! while Paused (a low-power transition), in a pending restart's work item, and in halt.
 
 use crate::adapter::Adapter;
 use crate::adapter::state::account;
@@ -49,10 +49,9 @@ struct Pool {
     slots: PoolBox<Slot>,
 }
 
-/// The free list.
+/// The free list: the free slots, and how many slots the pool has.
 pub struct FreeList {
-    head: *mut Slot,
-    free: u32,
+    slots: Slots,
     total: u32,
 }
 
@@ -66,13 +65,15 @@ pub struct Receive {
     present: AtomicBool,
 }
 
-/// A detached list of slots, linked through `next_free`.
+/// A list of slots, linked through `next_free`.
 struct Slots {
     head: *mut Slot,
     len: u32,
 }
 
 impl Slots {
+    const EMPTY: Slots = Slots { head: ptr::null_mut(), len: 0 };
+
     fn pop(&mut self) -> Option<NonNull<Slot>> {
         let slot = NonNull::new(self.head)?;
         // SAFETY: every slot on a slot list is a live slot of the adapter's pool.
@@ -98,7 +99,7 @@ impl Receive {
         // SAFETY: per the contract `this` is valid, so the field place is in bounds.
         let free = unsafe { &raw mut (*this).free };
         // SAFETY: the lock is at its final address and unused.
-        unsafe { SpinLock::init(free, FreeList { head: ptr::null_mut(), free: 0, total: 0 }) };
+        unsafe { SpinLock::init(free, FreeList { slots: Slots::EMPTY, total: 0 }) };
     }
 
     /// Frees the lock.
@@ -115,14 +116,20 @@ impl Receive {
         self.present.load(Ordering::Acquire)
     }
 
-    /// Allocates the receive buffers (PASSIVE_LEVEL). On failure nothing stays allocated.
-    /// Must run while no receive can be in flight (see the module documentation).
-    pub fn create(&self, adapter: &Adapter) -> Result<(), NDIS_STATUS> {
+    /// Allocates the receive buffers (PASSIVE_LEVEL), if absent. On failure nothing stays
+    /// allocated.
+    ///
+    /// # Safety
+    /// No receive of this adapter is in flight (no slot reserved, no indicated NBL
+    /// outstanding) and none can start during the call, and no other `create` or `destroy` of
+    /// it runs at the same time: the pool cell is written without a lock (see the module
+    /// documentation for the callers that guarantee this).
+    pub unsafe fn create(&self, adapter: &Adapter) -> Result<(), NDIS_STATUS> {
         if self.present() {
             return Ok(());
         }
         let count = adapter.id.receive_buffers;
-        let capacity = adapter.id.max_frame.max(frame::MIN_FRAME_LEN);
+        let capacity = adapter.id.slot_len();
         let mut params = sys::NET_BUFFER_LIST_POOL_PARAMETERS {
             Header: crate::ndis::header(
                 sys::NDIS_OBJECT_TYPE_DEFAULT,
@@ -149,13 +156,15 @@ impl Receive {
             return Err(sys::NDIS_STATUS_RESOURCES);
         };
         let pool = Pool { nbl_pool, slots };
-        let mut list = Slots { head: ptr::null_mut(), len: 0 };
+        let mut list = Slots::EMPTY;
         for i in 0..pool.slots.len() {
             // `i` is in bounds; the slot lives as long as the pool.
             let slot = pool.slots.as_ptr().wrapping_add(i);
             // SAFETY: `slot` points into our slot array; nothing else references it yet.
             match unsafe { fill_slot(slot, adapter.handle, nbl_pool, capacity) } {
-                // SAFETY: `slot` is a valid, now filled slot.
+                // SAFETY: `slot` is not null: it is `i < len` elements past the start of the
+                // slot array, so it points inside that live allocation, and no allocation
+                // contains address 0 (the array's own start is a `NonNull` in its PoolBox).
                 Ok(()) => list.push(unsafe { NonNull::new_unchecked(slot) }),
                 Err(status) => {
                     // SAFETY: no slot of the pool is in use; `destroy_pool` frees the filled ones.
@@ -166,34 +175,37 @@ impl Receive {
         }
         {
             let mut free = self.free.lock();
-            free.head = list.head;
-            free.free = list.len;
             free.total = list.len;
+            free.slots = list;
         }
-        // SAFETY: no receive can be in flight (contract), so nobody reads the pool cell.
+        // SAFETY: no receive is in flight and no other `create` or `destroy` runs (contract),
+        // and nothing else reads the pool cell, so this write is unobserved.
         unsafe { *self.pool.get() = Some(pool) };
         self.present.store(true, Ordering::Release);
         Ok(())
     }
 
-    /// Frees the receive buffers (PASSIVE_LEVEL), if present. Must run while no receive can be
-    /// in flight and every slot is free.
-    pub fn destroy(&self) {
+    /// Frees the receive buffers (PASSIVE_LEVEL), if present.
+    ///
+    /// # Safety
+    /// As for [`Receive::create`]; in particular every slot is back on the free list.
+    pub unsafe fn destroy(&self) {
         if !self.present.swap(false, Ordering::AcqRel) {
             return;
         }
         let (free, total) = {
             let mut list = self.free.lock();
-            let counts = (list.free, list.total);
-            *list = FreeList { head: ptr::null_mut(), free: 0, total: 0 };
+            let counts = (list.slots.len, list.total);
+            *list = FreeList { slots: Slots::EMPTY, total: 0 };
             counts
         };
         if free != total {
             log!(Error, "receive buffers freed with {} of {} outstanding", total.saturating_sub(free), total);
         }
-        // SAFETY: no receive can be in flight (contract).
+        // SAFETY: no receive is in flight and no other `create` or `destroy` runs (contract),
+        // and nothing else reads the pool cell.
         if let Some(pool) = unsafe { (*self.pool.get()).take() } {
-            // SAFETY: as above; no slot is in use.
+            // SAFETY: no receive is in flight (contract), so no slot is in use.
             unsafe { destroy_pool(pool) };
         }
     }
@@ -201,15 +213,12 @@ impl Receive {
     /// Takes up to `n` slots; also says whether the free list is now low.
     fn take(&self, n: u32, irql: Irql) -> (Slots, bool) {
         let mut list = self.free.lock_at(irql);
-        let mut out = Slots { head: ptr::null_mut(), len: 0 };
+        let mut out = Slots::EMPTY;
         while out.len < n {
-            let Some(slot) = NonNull::new(list.head) else { break };
-            // SAFETY: slots on the free list are live slots of the pool.
-            list.head = unsafe { (*slot.as_ptr()).next_free };
+            let Some(slot) = list.slots.pop() else { break };
             out.push(slot);
         }
-        list.free = list.free.saturating_sub(out.len);
-        let low = list.free < (list.total / 8).max(1);
+        let low = list.slots.len < (list.total / 8).max(1);
         (out, low)
     }
 
@@ -219,13 +228,9 @@ impl Receive {
             return;
         }
         let mut list = self.free.lock_at(irql);
-        let n = slots.len;
         while let Some(slot) = slots.pop() {
-            // SAFETY: a live slot of the pool, on no other list.
-            unsafe { (*slot.as_ptr()).next_free = list.head };
-            list.head = slot.as_ptr();
+            list.slots.push(slot);
         }
-        list.free = list.free.saturating_add(n).min(list.total);
     }
 }
 
@@ -374,7 +379,7 @@ impl<'a> Inbound<'a> {
 
     /// Indicates the frames (no lock held), then returns unused slots.
     pub fn indicate(mut self) {
-        let unused = core::mem::replace(&mut self.spare, Slots { head: ptr::null_mut(), len: 0 });
+        let unused = core::mem::replace(&mut self.spare, Slots::EMPTY);
         let unused_count = unused.len;
         self.peer.rx.give_back(unused, self.irql);
         if unused_count != 0 {
@@ -448,7 +453,7 @@ unsafe fn prepare(nbl: *mut NET_BUFFER_LIST, mdl: *mut MDL, len: usize, source: 
 /// # Safety
 /// `head` is a chain (through `Next`) of `adapter`'s slot NBLs that the caller owns again.
 unsafe fn reclaim(adapter: &Adapter, head: *mut NET_BUFFER_LIST, irql: Irql) {
-    let mut slots = Slots { head: ptr::null_mut(), len: 0 };
+    let mut slots = Slots::EMPTY;
     // SAFETY: forwarded from the caller.
     for nbl in unsafe { crate::ndis::nbl::NdisChain::new(head) } {
         // SAFETY: the NBL is one of our slot NBLs; MiniportReserved[0] holds its slot.

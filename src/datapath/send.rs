@@ -1,12 +1,17 @@
 //! MiniportSendNetBufferLists, MiniportCancelSend and the transmit DPC.
 //!
 //! **Send.** Every NBL NDIS hands over is registered with the adapter's lifecycle first
-//! (`try_begin_tx`): if the adapter is not Running the whole chain is completed at once with
-//! `NDIS_STATUS_PAUSED` (or the status of why it cannot send: low power, surprise removal,
-//! reset in progress), with the DISPATCH_LEVEL flag only if NDIS's send flags said so.
-//! Otherwise the NBLs are queued (linked through `MiniportReserved[0]`) and the transmit DPC is
-//! queued: transmission happens off the caller's context, so sends really are outstanding for a
-//! while, as on hardware.
+//! (`try_begin_tx`). If it cannot be, the whole chain is completed at once, with the
+//! DISPATCH_LEVEL flag only if NDIS's send flags said so, and with the status of why:
+//! `NDIS_STATUS_PAUSED` (not Running), `NDIS_STATUS_LOW_POWER_STATE`,
+//! `NDIS_STATUS_ADAPTER_REMOVED` (surprise removal), `NDIS_STATUS_ADAPTER_NOT_READY` (after
+//! shutdown), `NDIS_STATUS_RESET_IN_PROGRESS`, or `NDIS_STATUS_RESOURCES` (the outstanding-send
+//! count would overflow). Otherwise the NBLs are queued (linked through `MiniportReserved[0]`;
+//! a chain that would take the queue past [`MAX_QUEUED`] is completed with
+//! `NDIS_STATUS_RESOURCES` instead) and the transmit DPC is queued: transmission happens off the
+//! caller's context, so sends really are outstanding for a while, as on hardware. A send
+//! completed untransmitted for any of these reasons, or later flushed from the queue or
+//! cancelled, counts as a transmit discard (a malformed one as a transmit error instead).
 //!
 //! **Transmit DPC** (DISPATCH_LEVEL). Windows may run a DPC that was queued again while
 //! running on a second processor at the same time; a [`Serial`] makes exactly one run the
@@ -17,8 +22,11 @@
 //!    chain that really holds `DataLength` bytes; a bad NBL gets `NDIS_STATUS_INVALID_LENGTH`
 //!    or `NDIS_STATUS_INVALID_DATA` and is counted as a transmit error. A valid NET_BUFFER's
 //!    length and destination are noted in its `MiniportReserved` fields;
-//! 2. deliver: for each Running peer on the hub, count the frames its filter accepts, reserve
-//!    that many receive slots, copy the frames in, and indicate them in one chain;
+//! 2. deliver: for each Running peer on the hub, count the frames its filter accepts, then
+//!    reserve receive slots for them, copy the frames in and indicate them, in as many
+//!    indications as the peer's free slots allow (each accepted frame is filtered once more,
+//!    in one pass, as it is copied); a frame that finds no free slot at all is dropped and
+//!    counted as the peer's `rx_no_buffer`;
 //! 3. complete the batch with one `NdisMSendNetBufferListsComplete` and end the accounting (the
 //!    completion that drains a pausing adapter releases its pause).
 //!
@@ -89,29 +97,30 @@ impl Transmit {
         unsafe { sys::KeFlushQueuedDpcs() };
     }
 
-    /// NBLs queued and not yet taken by the DPC.
-    pub fn queued(&self) -> usize {
-        self.queue.lock().len()
-    }
-
     /// Completes every queued NBL with `status` (pause, reset, surprise removal, shutdown, low
     /// power; PASSIVE_LEVEL or unknown IRQL), counting them as transmit discards.
     pub fn flush(adapter: &Adapter, status: NDIS_STATUS) {
         let chain = adapter.tx.queue.lock().take_all();
-        Stats::bump(&adapter.stats.tx_discards, chain.len() as u64);
-        complete(adapter, chain, |_| status, Irql::AtMostDispatch);
+        discard(adapter, chain, status, Irql::AtMostDispatch);
     }
 }
 
-/// Completes a chain of send NBLs with per-NBL statuses, then ends their accounting.
-fn complete(adapter: &Adapter, chain: Chain<SendNbl>, status: impl Fn(NonNull<SendNbl>) -> NDIS_STATUS, irql: Irql) {
+/// Hands a chain of send NBLs back to NDIS (`NdisMSendNetBufferListsComplete`) with per-NBL
+/// statuses; no lock may be held. Returns how many NBLs were completed. Accounting is the
+/// caller's.
+fn hand_back(
+    adapter: &Adapter,
+    chain: Chain<SendNbl>,
+    status: impl Fn(NonNull<SendNbl>) -> NDIS_STATUS,
+    irql: Irql,
+) -> u32 {
     let n = u32::try_from(chain.len()).unwrap_or(u32::MAX);
     if n == 0 {
-        return;
+        return 0;
     }
     let head = nbl::complete_chain(chain, status);
     // SAFETY: `head` is a chain of NBLs NDIS gave this adapter, each with its status set, linked
-    // through `Next`; no lock is held. We do not touch them afterwards.
+    // through `Next`; no lock is held (contract). We do not touch them afterwards.
     unsafe {
         sys::NdisMSendNetBufferListsComplete(
             adapter.handle,
@@ -119,7 +128,22 @@ fn complete(adapter: &Adapter, chain: Chain<SendNbl>, status: impl Fn(NonNull<Se
             irql.flag(sys::NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL),
         );
     }
-    account(adapter, adapter.life.end_tx(n));
+    n
+}
+
+/// Completes a chain of accepted send NBLs with per-NBL statuses, then ends their accounting.
+fn complete(adapter: &Adapter, chain: Chain<SendNbl>, status: impl Fn(NonNull<SendNbl>) -> NDIS_STATUS, irql: Irql) {
+    let n = hand_back(adapter, chain, status, irql);
+    if n != 0 {
+        account(adapter, adapter.life.end_tx(n));
+    }
+}
+
+/// Completes a chain of accepted send NBLs untransmitted, all with `status`, counting them as
+/// transmit discards.
+fn discard(adapter: &Adapter, chain: Chain<SendNbl>, status: NDIS_STATUS, irql: Irql) {
+    Stats::bump(&adapter.stats.tx_discards, chain.len() as u64);
+    complete(adapter, chain, |_| status, irql);
 }
 
 /// The completion status for a refused send.
@@ -134,24 +158,11 @@ fn refusal_status(r: Refusal) -> NDIS_STATUS {
     }
 }
 
-/// Completes an NDIS chain we never accepted (nothing registered, so no accounting).
-fn reject(adapter: &Adapter, head: *mut NET_BUFFER_LIST, status: NDIS_STATUS, irql: Irql) {
-    let mut n = 0u64;
-    // SAFETY: NDIS handed us this chain; we own it until completed.
-    for nbl in unsafe { nbl::NdisChain::new(head) } {
-        // SAFETY: as above.
-        unsafe { (*nbl.as_ptr()).Status = status };
-        n = n.saturating_add(1);
-    }
-    Stats::bump(&adapter.stats.tx_discards, n);
-    // SAFETY: the chain is intact (linked through `Next` as NDIS gave it), statuses set.
-    unsafe {
-        sys::NdisMSendNetBufferListsComplete(
-            adapter.handle,
-            head,
-            irql.flag(sys::NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL),
-        );
-    };
+/// Completes a chain we never accepted (nothing registered, so no accounting), counting it as
+/// transmit discards.
+fn reject(adapter: &Adapter, chain: Chain<SendNbl>, status: NDIS_STATUS, irql: Irql) {
+    Stats::bump(&adapter.stats.tx_discards, chain.len() as u64);
+    hand_back(adapter, chain, |_| status, irql);
 }
 
 /// MiniportSendNetBufferLists (≤ DISPATCH_LEVEL).
@@ -170,13 +181,14 @@ pub unsafe extern "system" fn send_net_buffer_lists(
     if nbls.is_null() {
         return;
     }
-    // SAFETY: NDIS hands us the chain.
-    let n = unsafe { nbl::count(nbls) };
-    if let Err(r) = adapter.life.try_begin_tx(n) {
-        return reject(adapter, nbls, refusal_status(r), irql);
-    }
-    // SAFETY: the chain is ours now.
+    // SAFETY: NDIS hands us the chain, ours until we complete it; linking it through
+    // `MiniportReserved[0]` (which the miniport owns) changes nothing NDIS reads, and the
+    // completion relinks it through `Next` in the same order.
     let chain = unsafe { nbl::adopt(nbls) };
+    let n = u32::try_from(chain.len()).unwrap_or(u32::MAX);
+    if let Err(r) = adapter.life.try_begin_tx(n) {
+        return reject(adapter, chain, refusal_status(r), irql);
+    }
     let overflow = {
         let mut queue = adapter.tx.queue.lock_at(irql);
         if queue.len().saturating_add(chain.len()) > MAX_QUEUED {
@@ -187,11 +199,9 @@ pub unsafe extern "system" fn send_net_buffer_lists(
         }
     };
     match overflow {
-        Some(chain) => {
-            Stats::bump(&adapter.stats.tx_discards, chain.len() as u64);
-            complete(adapter, chain, |_| sys::NDIS_STATUS_RESOURCES, irql);
-        }
+        Some(chain) => discard(adapter, chain, sys::NDIS_STATUS_RESOURCES, irql),
         None => {
+            // Already queued is fine: one run transmits everything queued by then.
             adapter.tx.dpc.queue();
         }
     }
@@ -206,9 +216,8 @@ pub unsafe extern "system" fn cancel_send(context: NDIS_HANDLE, cancel_id: *mut 
     let adapter = unsafe { Adapter::from_context(context) };
     // SAFETY: queued NBLs are live and ours.
     let hits = adapter.tx.queue.lock().extract(|n| unsafe { nbl::cancel_id(SendNbl::raw(n)) } == cancel_id);
-    Stats::bump(&adapter.stats.tx_discards, hits.len() as u64);
     // NDIS does not tell MiniportCancelSend its IRQL, so the completion flag stays clear.
-    complete(adapter, hits, |_| sys::NDIS_STATUS_SEND_ABORTED, Irql::AtMostDispatch);
+    discard(adapter, hits, sys::NDIS_STATUS_SEND_ABORTED, Irql::AtMostDispatch);
 }
 
 /// The DPC routine: transmits queued sends, one run at a time.
@@ -326,11 +335,48 @@ fn stopped(adapter: &Adapter) -> Option<NDIS_STATUS> {
     }
 }
 
+/// Delivers the good frames of a validated batch to one peer (DISPATCH_LEVEL), in as many
+/// indications as the peer's free buffers allow (low-resource indications give their buffers
+/// back at once); drops, and counts, only what finds no buffer at all.
+///
+/// The first pass counts the frames the peer's filter accepts, which sizes the reservations.
+/// The second pass walks the batch once with one iterator, so each frame is filtered exactly
+/// once while being delivered: if the filter changes in between (an OID set on another
+/// processor), no frame is delivered twice or skipped for a shift in position. Slots reserved
+/// for frames the second pass no longer accepts are given back unused by
+/// [`Inbound::indicate`], which ends their accounting.
+fn deliver(batch: &Chain<SendNbl>, peer: &Adapter) {
+    let accepted = || frames(batch).filter(|(_, _, dest)| peer.accepts(dest, Irql::Dispatch));
+    let total = u32::try_from(accepted().count()).unwrap_or(u32::MAX);
+    let mut pending = accepted();
+    let mut reserved = 0u32;
+    while reserved < total {
+        let Some(mut inbound) = Inbound::open(peer, total.saturating_sub(reserved), Irql::Dispatch) else { break };
+        let room = inbound.capacity();
+        if room == 0 {
+            Stats::bump(&peer.stats.rx_no_buffer, u64::from(total.saturating_sub(reserved)));
+            inbound.indicate();
+            break;
+        }
+        let mut taken = 0u32;
+        for (nb, len, dest) in pending.by_ref().take(room as usize) {
+            // SAFETY: `nb` was validated to hold `len` bytes and is still ours.
+            unsafe { inbound.push(nb, len, &dest) };
+            taken = taken.saturating_add(1);
+        }
+        reserved = reserved.saturating_add(room);
+        inbound.indicate();
+        if taken < room {
+            // The filter now accepts fewer frames than counted: none is left to deliver.
+            break;
+        }
+    }
+}
+
 /// Transmits one batch at DISPATCH_LEVEL: validate, deliver to the hub, complete.
 fn transmit(adapter: &Adapter, batch: Chain<SendNbl>) {
     if let Some(status) = stopped(adapter) {
-        Stats::bump(&adapter.stats.tx_discards, batch.len() as u64);
-        complete(adapter, batch, |_| status, Irql::Dispatch);
+        discard(adapter, batch, status, Irql::Dispatch);
         return;
     }
     let mut tally = Tally::default();
@@ -346,26 +392,7 @@ fn transmit(adapter: &Adapter, batch: Chain<SendNbl>) {
     }
     let peers = HUB.peers(adapter, Irql::Dispatch);
     for peer in peers.iter() {
-        let accepted = || frames(&batch).filter(|(_, _, dest)| peer.accepts(dest, Irql::Dispatch));
-        let total = u32::try_from(accepted().count()).unwrap_or(u32::MAX);
-        let mut done = 0u32;
-        // Deliver in as many indications as the peer's free buffers allow (low-resource
-        // indications give their buffers back at once); drop only what finds no buffer at all.
-        while done < total {
-            let Some(mut inbound) = Inbound::open(peer, total.saturating_sub(done), Irql::Dispatch) else { break };
-            let room = inbound.capacity();
-            if room == 0 {
-                Stats::bump(&peer.stats.rx_no_buffer, u64::from(total.saturating_sub(done)));
-                inbound.indicate();
-                break;
-            }
-            for (nb, len, dest) in accepted().skip(done as usize).take(room as usize) {
-                // SAFETY: `nb` was validated to hold `len` bytes and is still ours.
-                unsafe { inbound.push(nb, len, &dest) };
-            }
-            done = done.saturating_add(room);
-            inbound.indicate();
-        }
+        deliver(&batch, peer);
     }
     drop(peers);
     adapter.stats.tx.add(&tally);

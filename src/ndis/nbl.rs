@@ -122,17 +122,6 @@ pub fn complete_chain(
     head
 }
 
-/// Counts an NDIS-linked chain, saturating at `u32::MAX`.
-///
-/// # Safety
-/// As for [`NdisChain::new`].
-#[must_use]
-pub unsafe fn count(head: *mut NET_BUFFER_LIST) -> u32 {
-    // SAFETY: forwarded from the caller.
-    let n = unsafe { NdisChain::new(head) }.count();
-    u32::try_from(n).unwrap_or(u32::MAX)
-}
-
 /// The cancel ID NDIS stored in the NBL (`NDIS_GET_NET_BUFFER_LIST_CANCEL_ID`).
 ///
 /// # Safety

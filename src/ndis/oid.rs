@@ -52,12 +52,6 @@ impl Request<'_> {
         unsafe { self.raw.DATA.QUERY_INFORMATION.Oid }
     }
 
-    /// The port the request targets.
-    #[must_use]
-    pub fn port(&self) -> u32 {
-        self.raw.PortNumber
-    }
-
     /// The information buffer: empty if NDIS passed a null pointer.
     pub fn buffer(&mut self) -> &mut [u8] {
         // SAFETY: Oid, InformationBuffer and InformationBufferLength are at the same offsets

@@ -5,8 +5,9 @@
 //!   indicates or completes anything (receive indications, send completions, status
 //!   indications, work-item queueing excepted) is made while any rvmini lock is held**, and
 //!   no lock is held when a handler returns.
-//! - Locks are never nested, except the hub lock, which may be held while taking an
-//!   adapter's receive lock (hub → receive; never the other way).
+//! - Locks are never nested: no rvmini lock is taken while another is held. The locks are the
+//!   hub lock (the member list), and per adapter the transmit queue lock, the receive free-list
+//!   lock and the multicast-list lock.
 //! - A path known to run at DISPATCH_LEVEL takes a lock with [`SpinLock::lock_at`] and
 //!   [`Irql::Dispatch`], which uses `NdisDprAcquireSpinLock` (no IRQL change); any other path
 //!   uses `NdisAcquireSpinLock`, which raises to DISPATCH_LEVEL and restores on release.
@@ -76,8 +77,9 @@ impl<T> SpinLock<T> {
     /// Takes the lock from a context at or below DISPATCH_LEVEL whose IRQL is `irql`.
     pub fn lock_at(&self, irql: Irql) -> Guard<'_, T> {
         match irql {
-            // SAFETY: the lock was initialised by `init` (every SpinLock is initialised before
-            // the structure holding it is published); the caller is at DISPATCH_LEVEL.
+            // SAFETY: the lock was initialised, by `init` for a lock inside an adapter or by
+            // `allocate` for the hub's static lock, before the structure holding it was
+            // published; the caller is at DISPATCH_LEVEL.
             Irql::Dispatch => unsafe { NdisDprAcquireSpinLock(self.lock.get()) },
             // SAFETY: as above; NdisAcquireSpinLock raises to DISPATCH_LEVEL itself.
             Irql::AtMostDispatch => unsafe { NdisAcquireSpinLock(self.lock.get()) },

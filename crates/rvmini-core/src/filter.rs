@@ -89,16 +89,19 @@ impl MulticastList {
     }
 }
 
-/// Decides whether an adapter with `filter`, current address `own` and multicast list `list`
-/// accepts a frame sent to `dest`.
+/// Decides whether an adapter with `filter` and current address `own` accepts a frame sent to
+/// `dest`. `in_list` says whether an address is in the adapter's multicast list; it is called
+/// at most once, and only when the answer depends on it (a multicast frame under
+/// [`MULTICAST`] without [`ALL_MULTICAST`] or [`PROMISCUOUS`]), so a caller may take the
+/// list's lock inside it.
 #[must_use]
-pub fn accepts(filter: u32, own: &Mac, list: &MulticastList, dest: &Mac) -> bool {
+pub fn accepts(filter: u32, own: &Mac, dest: &Mac, in_list: impl FnOnce(&Mac) -> bool) -> bool {
     if filter & PROMISCUOUS != 0 {
         return true;
     }
     match classify(dest) {
         Destination::Broadcast => filter & BROADCAST != 0,
-        Destination::Multicast => filter & ALL_MULTICAST != 0 || (filter & MULTICAST != 0 && list.contains(dest)),
+        Destination::Multicast => filter & ALL_MULTICAST != 0 || (filter & MULTICAST != 0 && in_list(dest)),
         Destination::Directed => filter & DIRECTED != 0 && dest == own,
     }
 }
@@ -112,11 +115,16 @@ mod tests {
     const MC1: Mac = [0x01, 0x00, 0x5E, 0, 0, 1];
     const MC2: Mac = [0x33, 0x33, 0, 0, 0, 2];
 
+    /// `accepts` with the list `l` as its membership test.
+    fn accepts_with(filter: u32, own: Mac, l: &MulticastList, dest: Mac) -> bool {
+        accepts(filter, &own, &dest, |d| l.contains(d))
+    }
+
     #[test]
     fn zero_filter_accepts_nothing() {
         let l = MulticastList::new();
         for d in [OWN, OTHER, MC1, [0xFF; 6]] {
-            assert!(!accepts(0, &OWN, &l, &d));
+            assert!(!accepts_with(0, OWN, &l, d));
         }
     }
 
@@ -124,15 +132,36 @@ mod tests {
     fn each_filter_bit() {
         let mut l = MulticastList::new();
         l.set(&MC1).unwrap();
-        assert!(accepts(DIRECTED, &OWN, &l, &OWN));
-        assert!(!accepts(DIRECTED, &OWN, &l, &OTHER));
-        assert!(accepts(BROADCAST, &OWN, &l, &[0xFF; 6]));
-        assert!(!accepts(BROADCAST, &OWN, &l, &MC1));
-        assert!(accepts(MULTICAST, &OWN, &l, &MC1));
-        assert!(!accepts(MULTICAST, &OWN, &l, &MC2));
-        assert!(accepts(ALL_MULTICAST, &OWN, &l, &MC2));
-        assert!(!accepts(ALL_MULTICAST, &OWN, &l, &[0xFF; 6]));
-        assert!(accepts(PROMISCUOUS, &OWN, &l, &OTHER));
+        assert!(accepts_with(DIRECTED, OWN, &l, OWN));
+        assert!(!accepts_with(DIRECTED, OWN, &l, OTHER));
+        assert!(accepts_with(BROADCAST, OWN, &l, [0xFF; 6]));
+        assert!(!accepts_with(BROADCAST, OWN, &l, MC1));
+        assert!(accepts_with(MULTICAST, OWN, &l, MC1));
+        assert!(!accepts_with(MULTICAST, OWN, &l, MC2));
+        assert!(accepts_with(ALL_MULTICAST, OWN, &l, MC2));
+        assert!(!accepts_with(ALL_MULTICAST, OWN, &l, [0xFF; 6]));
+        assert!(accepts_with(PROMISCUOUS, OWN, &l, OTHER));
+    }
+
+    #[test]
+    fn list_is_consulted_only_when_it_decides() {
+        let calls = core::cell::Cell::new(0u32);
+        let probe = |d: &Mac| {
+            calls.set(calls.get() + 1);
+            *d == MC1
+        };
+        // Decided without the list: promiscuous, all-multicast, no multicast bit, or not a
+        // multicast destination.
+        assert!(accepts(PROMISCUOUS | MULTICAST, &OWN, &MC1, probe));
+        assert!(accepts(ALL_MULTICAST | MULTICAST, &OWN, &MC2, probe));
+        assert!(!accepts(DIRECTED | BROADCAST, &OWN, &MC1, probe));
+        assert!(accepts(MULTICAST | BROADCAST, &OWN, &[0xFF; 6], probe));
+        assert!(accepts(MULTICAST | DIRECTED, &OWN, &OWN, probe));
+        assert_eq!(calls.get(), 0);
+        // Decided by the list: asked once each time.
+        assert!(accepts(MULTICAST, &OWN, &MC1, probe));
+        assert!(!accepts(MULTICAST | DIRECTED, &OWN, &MC2, probe));
+        assert_eq!(calls.get(), 2);
     }
 
     #[test]

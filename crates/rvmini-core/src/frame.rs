@@ -8,8 +8,6 @@ pub type Mac = [u8; MAC_LEN];
 pub const HEADER_LEN: usize = 14;
 /// The shortest frame on the wire without the FCS; shorter frames are padded with zeros.
 pub const MIN_FRAME_LEN: usize = 60;
-/// The default MTU (payload bytes).
-pub const DEFAULT_MTU: usize = 1500;
 /// The largest MTU rvmini supports (`*JumboPacket` = 9014).
 pub const MAX_MTU: usize = 9000;
 /// The broadcast address.

@@ -116,14 +116,6 @@ pub struct Wake {
     pub reset_complete: bool,
 }
 
-impl Wake {
-    /// True if nothing was released.
-    #[must_use]
-    pub fn is_empty(self) -> bool {
-        !self.pause_complete && !self.reset_complete
-    }
-}
-
 /// A state change that is not legal from the current state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BadTransition {
@@ -166,7 +158,10 @@ pub enum ResetOutcome {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ResetInProgress;
 
-/// A snapshot of the word, for diagnostics and tests.
+/// A snapshot of the word, read in one atomic load. The driver decides from it (whether a
+/// queued send may still leave, whether a restart is refused in low power, whether a low-power
+/// transition may free the receive buffers, whether an OID request is refused after surprise
+/// removal) and answers OID_GEN_TRANSMIT_QUEUE_LENGTH with it; logs and tests read it too.
 #[allow(clippy::struct_excessive_bools)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Snapshot {

@@ -69,12 +69,6 @@ impl<T: QueueLink> Chain<T> {
         self.head.is_none()
     }
 
-    /// The first node.
-    #[must_use]
-    pub fn head(&self) -> Option<NonNull<T>> {
-        self.head
-    }
-
     /// The nodes, in order, without removing them.
     #[must_use]
     pub fn iter(&self) -> Iter<'_, T> {

@@ -47,7 +47,8 @@ impl Tally {
         }
     }
 
-    /// Total frames.
+    /// Total frames (used by the unit tests only).
+    #[cfg(test)]
     #[must_use]
     pub fn total_frames(&self) -> u64 {
         self.frames.iter().fold(0u64, |a, b| a.wrapping_add(*b))
@@ -99,15 +100,17 @@ pub struct Stats {
     pub rx: Direction,
     /// Frames transmitted.
     pub tx: Direction,
-    /// Frames that reached the adapter but were dropped: no receive buffer left.
+    /// Frames that reached the adapter but were dropped: no receive buffer left. The only
+    /// receive discard rvmini has, so it is also `OID_GEN_RCV_DISCARDS` and `ifInDiscards`.
     pub rx_no_buffer: AtomicU64,
-    /// Received frames dropped for another reason (`ifInDiscards` also counts `rx_no_buffer`).
-    pub rx_discards: AtomicU64,
     /// Receive errors (malformed frames delivered to the adapter).
     pub rx_errors: AtomicU64,
     /// Send NBLs failed because a frame was malformed.
     pub tx_errors: AtomicU64,
-    /// Send NBLs completed without being transmitted (pause, cancel, reset, low power).
+    /// Send NBLs completed without being transmitted: refused by the send handler (not
+    /// Running, low power, reset, removal, shutdown, too many outstanding), refused because the
+    /// queue was full, or flushed from the queue (pause, reset, low power, surprise removal,
+    /// shutdown) or cancelled.
     pub tx_discards: AtomicU64,
 }
 
