@@ -479,7 +479,7 @@ pub fn measure(
 /// Waits (threaded mode, on the adapter's condition variable) for a pending pause or restart.
 fn wait_done(sim: &Sim, i: usize, started: Started) -> Result<Duration, CallError> {
     let a = sim.adapter(i);
-    if started == Started::Pending && miniport::wait(sim.host(), &a, OPERATION_TIMEOUT).is_none() {
+    if started == Started::Pending && !miniport::wait(sim.host(), &a, OPERATION_TIMEOUT) {
         return Err(scenario_error(format!("adapter {i}: the operation never completed")));
     }
     a.lock().last_latency.ok_or_else(|| scenario_error("no latency recorded"))

@@ -1,19 +1,12 @@
-//! `ndis-host`: run a real NDIS 6 miniport image (`rvmini.sys`) on Linux.
-//!
-//! ```text
-//! ndis-host run <image.sys> [--adapters N] [--cycles N] [--seed S | --threaded]
-//!               [--sizes 64,512,1514] [--chain N] [--returns inline|queue|hold:MS] [--jumbo]
-//!               [--trace off|lifecycle|datapath|kernel] [--mermaid FILE] [--log]
-//! ndis-host inspect <image.sys>
-//! ndis-host bench <image.sys> [--runs N] [--quick] [--json FILE] [--svg FILE] [--docs FILE] ...
-//! ndis-host rules [--markdown]
-//! ```
+//! `ndis-host`: run a real NDIS 6 miniport image (`rvmini.sys`) on Linux. The commands and
+//! their options are in [`USAGE`] (what `ndis-host help` prints).
 //!
 //! `run` loads the image, runs DriverEntry, creates the adapters on the hub, initializes and
 //! restarts them, runs pause/restart cycles with traffic between the adapters, then pauses,
 //! halts and unloads — printing the trace of NDIS-to-miniport and miniport-to-NDIS calls as it
-//! goes, a progress line on long runs, and a summary. The exit status is 0 only if the
-//! verifier found nothing and no frame was lost or corrupted.
+//! goes, a progress line on long runs, and a summary. The exit status is 0 only if the run is
+//! clean ([`scenario::Report::clean`]): no finding, no crash, no frame lost, corrupted or out of
+//! order, nothing left at unload, and the scenario ran to its end.
 
 use ndis_host::host::{HostConfig, Mode};
 use ndis_host::loader::{ExportTable, Image};
@@ -26,6 +19,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
+/// The commands and their options.
 const USAGE: &str = "usage:
   ndis-host run <image.sys> [--adapters N] [--cycles N] [--seed S | --threaded]
                 [--sizes 64,512,1514] [--chain N] [--returns inline|queue|hold:MS] [--jumbo]

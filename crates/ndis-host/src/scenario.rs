@@ -10,7 +10,7 @@ use crate::host::CrashReport;
 use crate::host::thread::{DISPATCH, PASSIVE};
 use crate::kernel::registry::{RegValue, Registry};
 use crate::ndis::adapter::Pnp;
-use crate::ndis::miniport::{CallError, Started};
+use crate::ndis::miniport::CallError;
 use crate::ndis::protocol::{Frame, Layout, ReturnPolicy};
 use crate::sim::Sim;
 use crate::verifier::Finding;
@@ -96,8 +96,6 @@ pub struct Report {
     pub out_of_order: u64,
     /// Pause latencies (wall clock).
     pub pause_latencies: Vec<Duration>,
-    /// Restart latencies.
-    pub restart_latencies: Vec<Duration>,
     /// NdisMPauseComplete / NdisMRestartComplete calls by the driver routine they came from
     /// (summed over the adapters; see [`crate::ndis::adapter::State::completed_from`]).
     pub completed_from: std::collections::BTreeMap<(&'static str, &'static str), u64>,
@@ -115,10 +113,12 @@ pub struct Report {
 }
 
 impl Report {
-    /// True if nothing went wrong.
+    /// True if nothing went wrong: no finding, no crash, nothing left at unload, no frame
+    /// corrupt, lost or out of order, and no protocol error (among them "scenario stopped: ...").
     #[must_use]
     pub fn clean(&self) -> bool {
         self.findings.is_empty()
+            && self.errors.is_empty()
             && self.crash.is_none()
             && self.live_after_unload == 0
             && self.corrupt == 0
@@ -361,9 +361,7 @@ fn threaded_cycles(
                 let p = sim.pause(a)?;
                 report.pause_latencies.push(p.latency);
                 traffic(&stats.sent, 1, Duration::from_millis(5));
-                let t = Instant::now();
                 sim.restart(a)?;
-                report.restart_latencies.push(t.elapsed());
                 if cfg.oid_every != 0 && c % cfg.oid_every == 0 {
                     sim.query(a, sys::OID_GEN_STATISTICS, size_of::<sys::NDIS_STATISTICS_INFO>())?;
                 }
@@ -420,7 +418,6 @@ fn deterministic_cycles(
                 if was_pause {
                     report.pause_latencies.push(t.elapsed());
                 } else {
-                    report.restart_latencies.push(t.elapsed());
                     done += 1;
                     report.cycles = done;
                     progress(done, cfg.cycles);
@@ -431,9 +428,8 @@ fn deterministic_cycles(
             match pnp {
                 Pnp::Running => {
                     started.insert(a, (Instant::now(), true));
-                    if let Started::Done(_) = sim.start_pause(a)? {
-                        // Completed synchronously; recorded on the next visit.
-                    }
+                    // Completed now or pending: recorded on the next visit either way.
+                    sim.start_pause(a)?;
                 }
                 Pnp::Paused => {
                     let attrs = sim.rand(4) != 0;

@@ -10,10 +10,11 @@
 //! sim.pause(a)?; sim.halt(a)?; sim.unload()?;
 //! ```
 //!
-//! Every call that waits (a pending pause, restart or OID) waits the way the mode allows: in
-//! threaded mode on the adapter's condition variable while the worker threads run; in
-//! deterministic mode by stepping the seeded scheduler until the operation completes (running
-//! out of steps is a watchdog finding: the miniport never completed it).
+//! Every call that waits (a pending pause, restart, reset or OID) waits the way the mode allows:
+//! in threaded mode by polling its condition every 200 µs while the worker threads run (for at
+//! most [`OPERATION_TIMEOUT`]); in deterministic mode by stepping the seeded scheduler until the
+//! operation completes (running out of steps is a watchdog finding: the miniport never completed
+//! it).
 
 use crate::exec::{self, Workers};
 use crate::host::{CrashReport, HostConfig, HostInner, Mode};
@@ -62,9 +63,7 @@ impl std::fmt::Debug for Sim {
 
 impl Drop for Sim {
     fn drop(&mut self) {
-        if let Some(mut w) = self.workers.lock().unwrap_or_else(PoisonError::into_inner).take() {
-            w.stop(&self.host);
-        }
+        self.stop();
     }
 }
 

@@ -80,7 +80,7 @@ impl std::fmt::Display for Event {
 pub struct TraceConfig {
     /// Events at or below this level are kept.
     pub keep: Level,
-    /// Events at or below this level are printed to stderr as they happen.
+    /// Events at or below this level are printed to stdout as they happen.
     pub print: Level,
     /// At most this many events are kept (the oldest are dropped).
     pub max_kept: usize,
@@ -107,19 +107,15 @@ impl Trace {
         Self { config, seq: AtomicU64::new(0), events: Mutex::new(std::collections::VecDeque::new()) }
     }
 
-    /// The current sequence number.
-    #[must_use]
-    pub fn seq(&self) -> u64 {
-        self.seq.load(Ordering::Relaxed)
-    }
-
     /// True if events of `level` are kept or printed.
     #[must_use]
     pub fn wants(&self, level: Level) -> bool {
         level <= self.config.keep || level <= self.config.print
     }
 
-    /// Records an event (the detail is built only if the event is wanted).
+    /// Records an event (the detail is built only if the event is wanted). Returns the
+    /// sequence number the event got, or 0 if events of `level` are neither kept nor printed.
+    /// Numbers count only the events recorded, so they depend on the levels set.
     pub fn record(
         &self,
         level: Level,
@@ -128,9 +124,9 @@ impl Trace {
         name: &str,
         detail: impl FnOnce() -> String,
         status: Option<String>,
-    ) {
+    ) -> u64 {
         if !self.wants(level) {
-            return;
+            return 0;
         }
         let seq = self.seq.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
         let event = Event { seq, level, adapter, dir, name: name.to_owned(), detail: detail(), status };
@@ -144,14 +140,16 @@ impl Trace {
             }
             events.push_back(event);
         }
+        seq
     }
 
-    /// Records a note at the lifecycle level.
-    pub fn note(&self, adapter: Option<usize>, text: impl FnOnce() -> String) {
-        if self.wants(Level::Lifecycle) {
-            let t = text();
-            self.record(Level::Lifecycle, adapter, Dir::Note, &t, String::new, None);
+    /// Records a note at the lifecycle level; returns its number as [`Trace::record`] does.
+    pub fn note(&self, adapter: Option<usize>, text: impl FnOnce() -> String) -> u64 {
+        if !self.wants(Level::Lifecycle) {
+            return 0;
         }
+        let t = text();
+        self.record(Level::Lifecycle, adapter, Dir::Note, &t, String::new, None)
     }
 
     /// The kept events.

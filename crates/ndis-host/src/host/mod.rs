@@ -214,7 +214,7 @@ impl HostInner {
             resources: Resources::default(),
             pending: Pending::default(),
             kernel: Kernel::new(&config),
-            ndis: Ndis::new(&config),
+            ndis: Ndis::default(),
             faults: FaultInjector::new(config.faults.clone()),
             handles: handles::Handles::default(),
             exports,
@@ -273,11 +273,12 @@ impl HostInner {
         self.crash.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
-    /// Reports a verifier finding, stamped with the current trace sequence number.
+    /// Reports a verifier finding, stamped with the sequence number of its note in the trace
+    /// (0 when the trace records no lifecycle events).
     pub fn finding(&self, rule: Rule, adapter: Option<usize>, message: impl Into<String>) {
         let message = message.into();
-        self.trace.note(adapter, || format!("VERIFIER [{rule}] {message}"));
-        self.verifier.report(rule, adapter, self.trace.seq(), message);
+        let seq = self.trace.note(adapter, || format!("VERIFIER [{rule}] {message}"));
+        self.verifier.report(rule, adapter, seq, message);
     }
 
     /// Calls the driver function `f` as handler `handler` (for `adapter`) at `irql`, with the
@@ -351,13 +352,6 @@ impl HostInner {
             self.trace.note(adapter, || format!("CRASH {}", report.crash));
             *slot = Some(report);
         }
-        self.crashed.store(true, Ordering::Release);
-        self.pending.notify();
-    }
-
-    /// Records a crash that happened outside [`HostInner::call`] (a worker thread's own driver
-    /// call returned an error) — used by executors.
-    pub fn mark_crashed(&self) {
         self.crashed.store(true, Ordering::Release);
         self.pending.notify();
     }

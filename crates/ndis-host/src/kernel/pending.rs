@@ -37,7 +37,6 @@ struct Queues {
     timer_seq: u64,
     running_dpcs: usize,
     running_work: usize,
-    stopped: bool,
 }
 
 /// The queues.
@@ -177,9 +176,6 @@ impl Pending {
         let deadline = std::time::Instant::now() + timeout;
         let mut q = self.lock();
         loop {
-            if q.stopped {
-                return None;
-            }
             let mut wait_for = deadline.saturating_duration_since(std::time::Instant::now());
             for class in classes {
                 let key = match class {
@@ -216,14 +212,15 @@ impl Pending {
         }
     }
 
-    /// Threaded mode: waits until no DPC or timer callback is queued-and-due or running
-    /// (`KeFlushQueuedDpcs`). Gives up after `timeout` and returns false.
+    /// Threaded mode: waits until no DPC is queued and no DPC or timer callback is running
+    /// (`KeFlushQueuedDpcs`); timers armed or already due but not yet taken by a worker are not
+    /// waited for. Gives up after `timeout` and returns false.
     pub fn wait_dpcs_idle(&self, timeout: Duration) -> bool {
         let deadline = std::time::Instant::now() + timeout;
         let mut q = self.lock();
         while !q.dpcs.is_empty() || q.running_dpcs != 0 {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
-            if left.is_zero() || q.stopped {
+            if left.is_zero() {
                 return false;
             }
             q = self.cv.wait_timeout(q, left).unwrap_or_else(PoisonError::into_inner).0;
@@ -231,24 +228,11 @@ impl Pending {
         true
     }
 
-    /// Number of items running now.
-    #[must_use]
-    pub fn running(&self) -> (usize, usize) {
-        let q = self.lock();
-        (q.running_dpcs, q.running_work)
-    }
-
     /// True if nothing is queued, armed or running.
     #[must_use]
     pub fn is_idle(&self) -> bool {
         let q = self.lock();
         q.dpcs.is_empty() && q.work.is_empty() && q.timers.is_empty() && q.running_dpcs == 0 && q.running_work == 0
-    }
-
-    /// Wakes every waiter and makes [`Pending::wait`] return `None` from now on.
-    pub fn stop(&self) {
-        self.lock().stopped = true;
-        self.notify();
     }
 
     /// Wakes every waiter (state they wait on changed).

@@ -70,13 +70,14 @@ impl WorkItems {
 }
 
 fn live(host: &HostInner, call: &ImportCall, key: u64, api: &str) -> Option<Arc<WorkItem>> {
-    let site = host.describe(call.return_address());
+    // The call site is described only for a finding (it is a symbol lookup).
+    let site = || host.describe(call.return_address());
     match host.kernel.work.get(key) {
         Some(item) if item.lock().freed => {
             host.finding(
                 Rule::WorkItemMisuse,
                 item.adapter,
-                format!("{api}({key:#x}) from {site}: the work item was freed"),
+                format!("{api}({key:#x}) from {}: the work item was freed", site()),
             );
             None
         }
@@ -85,7 +86,7 @@ fn live(host: &HostInner, call: &ImportCall, key: u64, api: &str) -> Option<Arc<
             host.finding(
                 Rule::InvalidHandle,
                 thread::adapter(),
-                format!("{api}({key:#x}) from {site}: not a work item NdisAllocateIoWorkItem returned"),
+                format!("{api}({key:#x}) from {}: not a work item NdisAllocateIoWorkItem returned", site()),
             );
             None
         }

@@ -54,11 +54,10 @@ pub struct Pending {
 /// A reset in progress.
 #[derive(Clone, Copy, Debug)]
 pub struct PendingReset {
-    /// MiniportResetEx has returned.
+    /// MiniportResetEx has returned (with PENDING: a reset that ended at its return is no
+    /// longer in progress).
     pub returned: bool,
-    /// It returned PENDING.
-    pub pended: bool,
-    /// Completed.
+    /// NdisMResetComplete was called before the handler returned.
     pub completed: bool,
 }
 
@@ -67,8 +66,6 @@ pub struct PendingReset {
 pub struct General {
     /// MTU.
     pub mtu: u32,
-    /// Permanent address.
-    pub permanent: [u8; 6],
     /// Current address.
     pub current: [u8; 6],
     /// Supported OIDs.
@@ -87,8 +84,6 @@ pub struct General {
     pub xmit_speed: u64,
     /// Receive link speed.
     pub rcv_speed: u64,
-    /// The revision of the structure.
-    pub revision: u8,
 }
 
 /// A status indication the adapter made.
@@ -115,10 +110,6 @@ pub struct State {
     pub registration_set: bool,
     /// General attributes.
     pub general: Option<General>,
-    /// The miniport adapter context.
-    pub context: u64,
-    /// Registration flags.
-    pub attribute_flags: u32,
     /// Status indications, in order.
     pub status_events: Vec<StatusEvent>,
     /// The link state last indicated (or from the general attributes).
@@ -149,8 +140,6 @@ pub struct Counters {
     pub send_calls: AtomicI64,
     /// Receive NBLs indicated (without RESOURCES) and not returned.
     pub rx_outstanding: AtomicI64,
-    /// Send NBLs submitted.
-    pub sends: AtomicU64,
     /// Send NBLs completed.
     pub completions: AtomicU64,
     /// Send NBLs completed with SUCCESS.
@@ -161,8 +150,6 @@ pub struct Counters {
     pub received_resources: AtomicU64,
     /// Receive NBLs returned.
     pub returned: AtomicU64,
-    /// Receive indications (calls).
-    pub indications: AtomicU64,
 }
 
 /// One adapter.
@@ -181,7 +168,8 @@ pub struct Adapter {
     /// Epoch shared by all adapters of a host: bumped at every PnP state change, so the
     /// protocol can tell which sends ran entirely while nothing changed state.
     pub epoch: Arc<AtomicU64>,
-    /// MiniportAdapterContext (also in the state; here for lock-free reads on the datapath).
+    /// MiniportAdapterContext from the registration attributes (0 before them); atomic for
+    /// lock-free reads on the datapath.
     pub context: AtomicU64,
     /// Host buffers the miniport may still read until the pending operation completes.
     parked: Mutex<Vec<crate::ndis::miniport::HostBuf>>,
@@ -202,8 +190,6 @@ impl Adapter {
                 pause_returned: false,
                 registration_set: false,
                 general: None,
-                context: 0,
-                attribute_flags: 0,
                 status_events: Vec::new(),
                 link_up: None,
                 pauses: 0,
@@ -247,19 +233,19 @@ impl Adapter {
     /// Waits up to `timeout` for `done(state)`; returns the guard and whether it became true.
     pub fn wait_until<'a>(
         &'a self,
-        mut guard: MutexGuard<'a, State>,
+        guard: MutexGuard<'a, State>,
         timeout: Duration,
         mut done: impl FnMut(&State) -> bool,
     ) -> (MutexGuard<'a, State>, bool) {
-        let deadline = Instant::now() + timeout;
-        while !done(&guard) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return (guard, false);
-            }
-            guard = self.cv.wait_timeout(guard, left).unwrap_or_else(PoisonError::into_inner).0;
-        }
-        (guard, true)
+        let (guard, result) =
+            self.cv.wait_timeout_while(guard, timeout, |s| !done(s)).unwrap_or_else(PoisonError::into_inner);
+        (guard, !result.timed_out())
+    }
+
+    /// The condition variable every change of the state notifies (for waits that need it
+    /// directly, see `calls::await_return`).
+    pub(crate) fn condvar(&self) -> &Condvar {
+        &self.cv
     }
 
     /// Keeps `buf` alive until [`Adapter::unpark`].

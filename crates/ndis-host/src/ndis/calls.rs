@@ -6,7 +6,7 @@
 //! `nf-ndis-ndismresetcomplete-r1`: "in NDIS 6.0 and later, callers ... must run at
 //! IRQL <= DISPATCH_LEVEL"; the `DISPATCH_LEVEL` in the other page's table is the NDIS 5.1 rule).
 
-use super::adapter::{Adapter, General, OpKind, Pnp, StatusEvent};
+use super::adapter::{Adapter, General, OpKind, Pnp, State, StatusEvent};
 use super::driver::{Handlers, Registration};
 use super::names;
 use crate::abi::{ImportCall, mem};
@@ -16,13 +16,36 @@ use crate::imports::{CallClass, ImportDef, IrqlRule};
 use crate::verifier::Rule;
 use ndis_sys as sys;
 use std::mem::{offset_of, size_of};
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Condvar, MutexGuard, PoisonError};
 use std::time::Duration;
 
 /// How long a completion waits for the handler it completes to return on another thread (NDIS
 /// serialises the two; a handler that never returns is a watchdog finding).
 pub const HANDLER_RETURN_WAIT: Duration = Duration::from_secs(10);
+
+/// NDIS serialises a completion with the return of the handler it completes: a completion made
+/// on another thread while `handler` still runs waits for it to return. Waits on `cv` (which
+/// every change of the state behind `guard` notifies) until `returned(state)`, for at most
+/// [`HANDLER_RETURN_WAIT`]. On timeout reports a watchdog finding for adapter `index` and returns
+/// `None` (the completion is then dropped); otherwise the guard, with `returned(state)` true.
+pub fn await_return<'a, T>(
+    host: &HostInner,
+    index: usize,
+    cv: &Condvar,
+    guard: MutexGuard<'a, T>,
+    (handler, api): (&str, &str),
+    mut returned: impl FnMut(&T) -> bool,
+) -> Option<MutexGuard<'a, T>> {
+    let (guard, result) =
+        cv.wait_timeout_while(guard, HANDLER_RETURN_WAIT, |s| !returned(s)).unwrap_or_else(PoisonError::into_inner);
+    if result.timed_out() {
+        drop(guard);
+        host.finding(Rule::Watchdog, Some(index), format!("{handler} did not return while {api} waited"));
+        return None;
+    }
+    Some(guard)
+}
 
 const fn def(name: &'static str, irql: IrqlRule, class: CallClass, handler: crate::imports::Handler) -> ImportDef {
     ImportDef { module: "ndis.sys", name, irql, class, handler }
@@ -112,12 +135,11 @@ fn register_miniport_driver(host: &Arc<HostInner>, call: &ImportCall) -> u64 {
     let chars_addr = call.arg(3);
     let handle_out = call.arg(4);
     let fail = {
-        let mut st = host.ndis.driver.lock();
-        st.register_calls += 1;
+        let st = host.ndis.driver.lock();
         if !st.in_entry {
             host.finding(Rule::RegisterInDriverEntry, None, "NdisMRegisterMiniportDriver called outside DriverEntry");
         }
-        if st.registration.is_some() {
+        if st.registration().is_some() {
             host.finding(Rule::RegisterInDriverEntry, None, "NdisMRegisterMiniportDriver called twice");
         }
         st.fail_registration
@@ -218,15 +240,9 @@ fn register_miniport_driver(host: &Arc<HostInner>, call: &ImportCall) -> u64 {
         host.finding(Rule::CharacteristicsValid, None, "NdisMiniportDriverHandle pointer is not writable");
         return sys::NDIS_STATUS_INVALID_PARAMETER.cast_unsigned().into();
     }
-    let registration = Registration {
-        handle,
-        handlers,
-        revision: header.Revision,
-        ndis_version: (c.MajorNdisVersion, c.MinorNdisVersion),
-        driver_version: (c.MajorDriverVersion, c.MinorDriverVersion),
-        context,
-    };
-    host.ndis.driver.lock().registration = Some(registration);
+    let registration =
+        Registration { handle, handlers, ndis_version: (c.MajorNdisVersion, c.MinorNdisVersion), context };
+    host.ndis.driver.register(registration);
     host.trace.note(None, || {
         format!(
             "registered: NDIS {}.{} miniport, characteristics revision {}, driver {}.{}",
@@ -248,7 +264,7 @@ fn register_miniport_driver(host: &Arc<HostInner>, call: &ImportCall) -> u64 {
             Some(names::status(status)),
         );
         if status != sys::NDIS_STATUS_SUCCESS {
-            host.ndis.driver.lock().registration = None;
+            host.ndis.driver.unregister();
             return status.cast_unsigned().into();
         }
     }
@@ -258,7 +274,7 @@ fn register_miniport_driver(host: &Arc<HostInner>, call: &ImportCall) -> u64 {
 fn deregister_miniport_driver(host: &Arc<HostInner>, call: &ImportCall) -> u64 {
     let handle = call.arg(0);
     let mut st = host.ndis.driver.lock();
-    match st.registration {
+    match st.registration() {
         Some(r) if r.handle == handle => {
             if st.deregistered {
                 drop(st);
@@ -335,8 +351,6 @@ fn set_miniport_attributes(host: &Arc<HostInner>, call: &ImportCall) -> u64 {
                 );
             }
             st.registration_set = true;
-            st.context = context;
-            st.attribute_flags = r.AttributeFlags;
             a.context.store(context, Ordering::Release);
             ok
         }
@@ -386,15 +400,12 @@ fn set_miniport_attributes(host: &Arc<HostInner>, call: &ImportCall) -> u64 {
             if !problems.is_empty() {
                 host.finding(Rule::AttributesValid, idx, problems.join("; "));
             }
-            let mut permanent = [0u8; 6];
             let mut current = [0u8; 6];
-            permanent.copy_from_slice(&g.PermanentMacAddress[..6]);
             current.copy_from_slice(&g.CurrentMacAddress[..6]);
             let connected = g.MediaConnectState == sys::MediaConnectStateConnected;
             st.link_up = Some(connected);
             st.general = Some(General {
                 mtu: g.MtuSize,
-                permanent,
                 current,
                 oids,
                 connected,
@@ -404,7 +415,6 @@ fn set_miniport_attributes(host: &Arc<HostInner>, call: &ImportCall) -> u64 {
                 lookahead: g.LookaheadSize,
                 xmit_speed: g.XmitLinkSpeed,
                 rcv_speed: g.RcvLinkSpeed,
-                revision: header.Revision,
             });
             ok
         }
@@ -462,25 +472,21 @@ fn complete_operation(host: &Arc<HostInner>, handle: u64, kind: OpKind, status: 
     }
     let mut st = a.lock();
     *st.completed_from.entry((api, context)).or_default() += 1;
-    let running_elsewhere = |s: &super::adapter::State| matches!(s.pending, Some(p) if p.kind == kind && !p.returned);
-    if !same_thread && running_elsewhere(&st) {
-        // NDIS serialises the completion with the handler's return.
-        let (guard, ok) = a.wait_until(st, HANDLER_RETURN_WAIT, |s| !running_elsewhere(s));
+    if !same_thread {
+        let returned = |s: &State| !matches!(s.pending, Some(p) if p.kind == kind && !p.returned);
+        let Some(guard) = await_return(host, a.index, a.condvar(), st, (handler, api), returned) else { return };
         st = guard;
-        if !ok {
-            drop(st);
-            host.finding(Rule::Watchdog, idx, format!("{handler} did not return while {api} waited"));
-            return;
-        }
     }
     match st.pending {
         Some(mut p)
             if p.kind == kind && p.completed.is_none() && (!p.returned || p.status == sys::NDIS_STATUS_PENDING) =>
         {
+            // Claimed under the lock: a second completion of this operation, on any thread, finds
+            // it completed and is refused below, even before `finish_operation` has ended it.
+            p.completed = Some(status);
+            st.pending = Some(p);
             if !p.returned {
-                // Same thread, inside the handler: remember it; the handler's return finishes it.
-                p.completed = Some(status);
-                st.pending = Some(p);
+                // Same thread, inside the handler: the handler's return finishes it.
                 return;
             }
             drop(st);
@@ -547,29 +553,39 @@ pub fn finish_operation(host: &Arc<HostInner>, a: &Arc<Adapter>, kind: OpKind, s
     a.notify();
 }
 
+/// Ends the adapter's reset: judges `Reset.Drain` when `judged` says how the reset ended (it
+/// starts the finding's message), clears the reset and wakes waiters. The drain is judged and
+/// reported before the reset is seen to end: once `reset` is None, a caller waiting for it may
+/// already send again (and be counted).
+pub fn end_reset(host: &HostInner, a: &Adapter, mut st: MutexGuard<'_, State>, judged: Option<&str>) {
+    if let Some(how) = judged {
+        let sends = sends_to_judge(a);
+        if sends != 0 {
+            host.finding(Rule::ResetDrain, Some(a.index), format!("{how} with {sends} send NBL(s) outstanding"));
+        }
+    }
+    st.reset = None;
+    drop(st);
+    a.notify();
+}
+
 fn reset_complete(host: &Arc<HostInner>, call: &ImportCall) -> u64 {
     let Some(a) = adapter_for(host, call.arg(0), "NdisMResetComplete") else { return 0 };
     let idx = Some(a.index);
-    if thread::inside("MiniportResetEx", a.index) {
+    let inside = thread::inside("MiniportResetEx", a.index);
+    if inside {
         host.finding(Rule::ResetCompleteNotPending, idx, "NdisMResetComplete called from inside MiniportResetEx");
     }
     let mut st = a.lock();
-    if matches!(st.reset, Some(r) if !r.returned) && !thread::inside("MiniportResetEx", a.index) {
-        let (guard, _) = a.wait_until(st, HANDLER_RETURN_WAIT, |s| !matches!(s.reset, Some(r) if !r.returned));
+    if !inside {
+        let returned = |s: &State| !matches!(s.reset, Some(r) if !r.returned);
+        let waiting = ("MiniportResetEx", "NdisMResetComplete");
+        let Some(guard) = await_return(host, a.index, a.condvar(), st, waiting, returned) else { return 0 };
         st = guard;
     }
     match st.reset {
-        Some(r) if r.returned && r.pended && !r.completed => {
-            // Judged before the reset is seen to end: once `reset` is None, the caller waiting
-            // for it may already send again.
-            let sends = sends_to_judge(&a);
-            st.reset = None;
-            drop(st);
-            if sends != 0 {
-                host.finding(Rule::ResetDrain, idx, format!("reset completed with {sends} send NBL(s) outstanding"));
-            }
-            a.notify();
-        }
+        // Returned and still in progress: it returned PENDING (see `miniport::reset`).
+        Some(r) if r.returned && !r.completed => end_reset(host, &a, st, Some("reset completed")),
         Some(mut r) if !r.returned => {
             r.completed = true;
             st.reset = Some(r);
@@ -586,7 +602,7 @@ fn send_complete(host: &Arc<HostInner>, call: &ImportCall) -> u64 {
     let Some(a) = adapter_for(host, call.arg(0), "NdisMSendNetBufferListsComplete") else { return 0 };
     let flags = call.arg_u32(2);
     check_call(host, a.index, "NdisMSendNetBufferListsComplete", flags, sys::NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL);
-    host.ndis.protocol.on_send_complete(host, &a, call.arg(1), thread::irql());
+    host.ndis.protocol.on_send_complete(host, &a, call.arg(1));
     0
 }
 

@@ -9,6 +9,7 @@ use crate::host::thread::PASSIVE;
 use crate::host::{Abandoned, HostInner};
 use crate::kernel::resources::Record;
 use crate::verifier::Rule;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// The service registry path passed to DriverEntry.
@@ -48,12 +49,8 @@ pub struct Registration {
     pub handle: u64,
     /// The handlers.
     pub handlers: Handlers,
-    /// Characteristics revision.
-    pub revision: u8,
     /// NDIS version the miniport was written for.
     pub ndis_version: (u8, u8),
-    /// The miniport's own version.
-    pub driver_version: (u8, u8),
     /// MiniportDriverContext.
     pub context: u64,
 }
@@ -63,12 +60,9 @@ pub struct Registration {
 pub struct State {
     /// DriverEntry is running.
     pub in_entry: bool,
-    /// MiniportDriverUnload is running.
-    pub in_unload: bool,
-    /// The registration, once made.
-    pub registration: Option<Registration>,
-    /// Calls of NdisMRegisterMiniportDriver.
-    pub register_calls: u32,
+    /// The registration, once made: set and cleared only by [`Driver::register`] and
+    /// [`Driver::unregister`], which keep the datapath's copy of two handlers in step.
+    registration: Option<Registration>,
     /// NdisMDeregisterMiniportDriver was called.
     pub deregistered: bool,
     /// Test hook: make NdisMRegisterMiniportDriver fail with this status.
@@ -79,6 +73,14 @@ pub struct State {
     registry_path: Option<RegistryPath>,
 }
 
+impl State {
+    /// The registration, once made.
+    #[must_use]
+    pub fn registration(&self) -> Option<Registration> {
+        self.registration
+    }
+}
+
 /// The UNICODE_STRING handed to DriverEntry (as two quadwords) and the UTF-16 text it points to;
 /// both stay alive for as long as the driver is loaded.
 type RegistryPath = (Box<[u64; 2]>, Box<[u16]>);
@@ -87,6 +89,11 @@ type RegistryPath = (Box<[u64; 2]>, Box<[u16]>);
 #[derive(Debug, Default)]
 pub struct Driver {
     state: Mutex<State>,
+    /// MiniportSendNetBufferLists, copied from the registration so that every send reads it
+    /// without taking the state lock (0 = not registered).
+    send: AtomicU64,
+    /// MiniportReturnNetBufferLists, likewise.
+    return_nbls: AtomicU64,
 }
 
 impl Driver {
@@ -99,6 +106,34 @@ impl Driver {
     #[must_use]
     pub fn registration(&self) -> Option<Registration> {
         self.lock().registration
+    }
+
+    /// Records the registration NdisMRegisterMiniportDriver accepted.
+    pub fn register(&self, registration: Registration) {
+        let mut st = self.lock();
+        self.send.store(registration.handlers.send, Ordering::Release);
+        self.return_nbls.store(registration.handlers.return_nbls, Ordering::Release);
+        st.registration = Some(registration);
+    }
+
+    /// Forgets the registration (MiniportSetOptions failed it).
+    pub fn unregister(&self) {
+        let mut st = self.lock();
+        st.registration = None;
+        self.send.store(0, Ordering::Release);
+        self.return_nbls.store(0, Ordering::Release);
+    }
+
+    /// MiniportSendNetBufferLists (0 before registration), without the state lock.
+    #[must_use]
+    pub fn send_handler(&self) -> u64 {
+        self.send.load(Ordering::Acquire)
+    }
+
+    /// MiniportReturnNetBufferLists (0 before registration), without the state lock.
+    #[must_use]
+    pub fn return_handler(&self) -> u64 {
+        self.return_nbls.load(Ordering::Acquire)
     }
 
     /// The handlers (all zero before registration).
@@ -159,8 +194,7 @@ pub fn driver_entry(host: &Arc<HostInner>, entry: u64) -> Result<i32, Abandoned>
 /// Calls MiniportDriverUnload, then checks that the driver deregistered and freed everything.
 pub fn unload(host: &Arc<HostInner>) -> Result<(), Abandoned> {
     let (handler, object) = {
-        let mut st = host.ndis.driver.lock();
-        st.in_unload = true;
+        let st = host.ndis.driver.lock();
         (st.registration.map_or(0, |r| r.handlers.unload), st.driver_object.as_ref().map_or(0, |b| b.as_ptr() as u64))
     };
     if handler != 0 {
@@ -174,11 +208,7 @@ pub fn unload(host: &Arc<HostInner>) -> Result<(), Abandoned> {
         );
         host.call("MiniportDriverUnload", None, PASSIVE, handler, &[object])?;
     }
-    let deregistered = {
-        let mut st = host.ndis.driver.lock();
-        st.in_unload = false;
-        st.deregistered
-    };
+    let deregistered = host.ndis.driver.lock().deregistered;
     if !deregistered {
         host.finding(
             Rule::UnloadDeregisters,

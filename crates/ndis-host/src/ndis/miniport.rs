@@ -8,7 +8,7 @@
 //! the adapter's operation is no longer pending.
 
 use super::adapter::{Adapter, OpKind, Pending, PendingReset, Pnp};
-use super::calls::finish_operation;
+use super::calls::{end_reset, finish_operation};
 use super::names;
 use crate::host::thread::PASSIVE;
 use crate::host::{Abandoned, HostInner};
@@ -16,6 +16,7 @@ use crate::kernel::resources::Owner;
 use crate::trace::{Dir, Level};
 use crate::verifier::Rule;
 use ndis_sys as sys;
+use std::cell::UnsafeCell;
 use std::mem::{offset_of, size_of};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -81,21 +82,26 @@ fn trace_call(host: &HostInner, a: &Adapter, name: &str, detail: impl FnOnce() -
 }
 
 /// A zeroed, 16-byte aligned host buffer that stays put while the miniport may read it.
+///
+/// The miniport writes into it through the address NDIS handed over ([`HostBuf::addr`]) while
+/// the host holds only `&HostBuf`, so the memory is interior-mutable: `UnsafeCell`s, whose
+/// contents may be written through a pointer obtained from a shared reference.
 #[derive(Debug)]
-pub struct HostBuf(Box<[u128]>);
+pub struct HostBuf(Box<[UnsafeCell<u128>]>);
 
 impl HostBuf {
     /// `len` zeroed bytes.
     #[must_use]
     pub fn zeroed(len: usize) -> Self {
-        Self(vec![0u128; len.div_ceil(16).max(1)].into_boxed_slice())
+        Self((0..len.div_ceil(16).max(1)).map(|_| UnsafeCell::new(0)).collect())
     }
 
     /// A buffer holding `value`.
     pub fn of<T: Copy>(value: T) -> Self {
         let b = Self::zeroed(size_of::<T>());
         // SAFETY: the buffer has room for a `T` and is 16-byte aligned (enough for any NDIS
-        // structure); `T: Copy` has no drop.
+        // structure); `T: Copy` has no drop. `addr_ptr` may be written (UnsafeCell contents),
+        // and nobody else has the buffer yet.
         unsafe { b.addr_ptr().cast::<T>().write(value) };
         b
     }
@@ -106,15 +112,22 @@ impl HostBuf {
         self.0.as_ptr() as u64
     }
 
-    fn addr_ptr(&self) -> *mut u8 {
-        self.0.as_ptr().cast::<u8>().cast_mut()
+    /// A pointer to the first byte, valid for reads and writes of the whole buffer: it derives
+    /// from the slice of `UnsafeCell`s (whose contents may be mutated through a shared
+    /// reference), not from a `&[u128]`.
+    pub(super) fn addr_ptr(&self) -> *mut u8 {
+        UnsafeCell::raw_get(self.0.as_ptr()).cast::<u8>()
     }
 
-    /// The bytes.
+    /// The bytes. Call only while the miniport does not write the buffer: before it is handed
+    /// over, or once the call or operation it was handed over for is complete.
     #[must_use]
     pub fn bytes(&self) -> &[u8] {
-        // SAFETY: the slice covers exactly the boxed buffer, which is initialised.
-        unsafe { std::slice::from_raw_parts(self.0.as_ptr().cast::<u8>(), self.0.len() * 16) }
+        // SAFETY: the slice covers exactly the boxed buffer, which is initialised (zeroed at
+        // creation). Nothing writes it while the returned borrow lives: the host writes through
+        // `addr_ptr` only before handing the buffer over, and the caller keeps to the rule
+        // above for the miniport.
+        unsafe { std::slice::from_raw_parts(self.addr_ptr().cast_const(), self.0.len() * 16) }
     }
 }
 
@@ -133,7 +146,6 @@ pub fn initialize(host: &Arc<HostInner>, a: &Arc<Adapter>) -> Result<i32, CallEr
         }
         st.registration_set = false;
         st.general = None;
-        st.context = 0;
         st.halted = false;
         st.link_up = None;
         st.status_events.clear();
@@ -209,7 +221,8 @@ fn restart_parameters(a: &Adapter, with_attributes: bool) -> (HostBuf, Option<Ho
         ga.SupportedPacketFilters = g.packet_filters;
         ga.SupportedStatistics = g.statistics;
         // SAFETY: the buffer holds the attributes header followed by `len` bytes at `data`,
-        // 16-byte aligned as MEMORY_ALLOCATION_ALIGNMENT requires of `Data`.
+        // 16-byte aligned as MEMORY_ALLOCATION_ALIGNMENT requires of `Data`; `addr_ptr` may be
+        // written, and the miniport does not have the buffer yet.
         unsafe {
             let base = buf.addr_ptr();
             let oid = sys::OID_GEN_MINIPORT_RESTART_ATTRIBUTES.to_le_bytes();
@@ -405,21 +418,19 @@ pub fn pause(host: &Arc<HostInner>, a: &Arc<Adapter>, reason: u32) -> Result<Sta
     })
 }
 
-/// Threaded mode: waits up to `timeout` for the adapter's pending pause or restart to complete
-/// and returns its status; reports a watchdog finding on timeout.
-pub fn wait(host: &Arc<HostInner>, a: &Arc<Adapter>, timeout: Duration) -> Option<i32> {
+/// Threaded mode: waits up to `timeout` for the adapter's pending pause or restart to complete.
+/// True if it completed; false on timeout (with a watchdog finding) or when the driver crashed.
+/// How it ended is in the adapter's state (a failed restart leaves it Paused).
+pub fn wait(host: &Arc<HostInner>, a: &Arc<Adapter>, timeout: Duration) -> bool {
     let st = a.lock();
     let kind = st.pending.map(|p| p.kind);
     let (st, ok) = a.wait_until(st, timeout, |s| s.pending.is_none() || host.crashed());
     drop(st);
     if !ok {
         host.finding(Rule::Watchdog, Some(a.index), format!("{kind:?} did not complete within {timeout:?}"));
-        return None;
+        return false;
     }
-    if host.crashed() {
-        return None;
-    }
-    Some(sys::NDIS_STATUS_SUCCESS)
+    !host.crashed()
 }
 
 /// MiniportHaltEx (only from Paused). Checks that everything of the adapter was freed.
@@ -464,7 +475,7 @@ pub fn reset(host: &Arc<HostInner>, a: &Arc<Adapter>, irql: u8) -> Result<Starte
         if st.reset.is_some() || matches!(st.pnp, Pnp::Halted | Pnp::Initializing) {
             return scenario(format!("reset: adapter {} is {:?}", a.index, st.pnp));
         }
-        st.reset = Some(PendingReset { returned: false, pended: false, completed: false });
+        st.reset = Some(PendingReset { returned: false, completed: false });
     }
     let addressing = HostBuf::zeroed(8);
     trace_call(host, a, "MiniportResetEx", String::new, None);
@@ -474,25 +485,15 @@ pub fn reset(host: &Arc<HostInner>, a: &Arc<Adapter>, irql: u8) -> Result<Starte
     let mut st = a.lock();
     let early = st.reset.is_some_and(|r| r.completed);
     if status == sys::NDIS_STATUS_PENDING && !early {
+        // Still in progress until NdisMResetComplete: `returned` now means "returned PENDING".
         if let Some(r) = st.reset.as_mut() {
             r.returned = true;
-            r.pended = true;
         }
         a.notify();
         return Ok(Started::Pending);
     }
-    // Judged before the reset is seen to end (see `calls::reset_complete`).
-    let sends = super::calls::sends_to_judge(a);
-    st.reset = None;
-    drop(st);
-    a.notify();
-    if status == sys::NDIS_STATUS_SUCCESS && sends != 0 {
-        host.finding(
-            Rule::ResetDrain,
-            Some(a.index),
-            format!("MiniportResetEx returned SUCCESS with {sends} send NBL(s) outstanding"),
-        );
-    }
+    let judged = (status == sys::NDIS_STATUS_SUCCESS).then_some("MiniportResetEx returned SUCCESS");
+    end_reset(host, a, st, judged);
     Ok(Started::Done(status))
 }
 
@@ -500,7 +501,8 @@ pub fn reset(host: &Arc<HostInner>, a: &Arc<Adapter>, irql: u8) -> Result<Starte
 pub fn device_pnp_event(host: &Arc<HostInner>, a: &Arc<Adapter>, event: u32, info: &[u8]) -> Result<(), CallError> {
     let handlers = host.ndis.driver.handlers();
     let data = HostBuf::zeroed(info.len().max(1));
-    // SAFETY: `data` has at least `info.len()` bytes.
+    // SAFETY: `data` has at least `info.len()` bytes; `addr_ptr` may be written, and the miniport
+    // does not have the buffer yet.
     unsafe { std::ptr::copy_nonoverlapping(info.as_ptr(), data.addr_ptr(), info.len()) };
     // SAFETY: all-zero is a valid NET_DEVICE_PNP_EVENT.
     let mut e: sys::NET_DEVICE_PNP_EVENT = unsafe { std::mem::zeroed() };
@@ -534,7 +536,6 @@ pub fn shutdown(host: &Arc<HostInner>, a: &Arc<Adapter>, action: u32) -> Result<
 
 /// MiniportSendNetBufferLists.
 pub fn send(host: &Arc<HostInner>, a: &Adapter, head: u64, flags: u32, irql: u8) -> Result<(), Abandoned> {
-    let handlers = host.ndis.driver.handlers();
     if host.trace.wants(Level::Datapath) {
         host.trace.record(
             Level::Datapath,
@@ -549,7 +550,7 @@ pub fn send(host: &Arc<HostInner>, a: &Adapter, head: u64, flags: u32, irql: u8)
         "MiniportSendNetBufferLists",
         Some(a.index),
         irql,
-        handlers.send,
+        host.ndis.driver.send_handler(),
         &[a.context(), head, 0, u64::from(flags)],
     )
     .map(|_| ())
@@ -557,7 +558,6 @@ pub fn send(host: &Arc<HostInner>, a: &Adapter, head: u64, flags: u32, irql: u8)
 
 /// MiniportReturnNetBufferLists.
 pub fn return_nbls(host: &Arc<HostInner>, a: &Adapter, head: u64, flags: u32, irql: u8) -> Result<(), Abandoned> {
-    let handlers = host.ndis.driver.handlers();
     if host.trace.wants(Level::Datapath) {
         host.trace.record(
             Level::Datapath,
@@ -572,7 +572,7 @@ pub fn return_nbls(host: &Arc<HostInner>, a: &Adapter, head: u64, flags: u32, ir
         "MiniportReturnNetBufferLists",
         Some(a.index),
         irql,
-        handlers.return_nbls,
+        host.ndis.driver.return_handler(),
         &[a.context(), head, u64::from(flags)],
     )
     .map(|_| ())

@@ -19,7 +19,6 @@ pub mod names;
 pub mod oid;
 pub mod protocol;
 
-use crate::host::HostConfig;
 use crate::imports::ImportDef;
 use crate::kernel::registry::Registry;
 use adapter::Adapter;
@@ -44,21 +43,22 @@ pub struct Ndis {
     epoch: Arc<AtomicU64>,
 }
 
-impl Ndis {
-    /// New NDIS state.
-    #[must_use]
-    pub fn new(config: &HostConfig) -> Self {
+impl Default for Ndis {
+    /// New NDIS state: no driver registered, no adapters.
+    fn default() -> Self {
         let epoch = Arc::new(AtomicU64::new(0));
         Self {
             driver: driver::Driver::default(),
             adapters: RwLock::new(Vec::new()),
             by_handle: RwLock::new(HashMap::new()),
-            protocol: protocol::Protocol::new(config, Arc::clone(&epoch)),
+            protocol: protocol::Protocol::new(Arc::clone(&epoch)),
             oids: oid::Oids::default(),
             epoch,
         }
     }
+}
 
+impl Ndis {
     /// Creates a device (adapter instance) with its registry and handle; it is Halted until
     /// initialized. Returns its index.
     pub fn add_adapter(&self, handle: u64, registry: Registry) -> usize {

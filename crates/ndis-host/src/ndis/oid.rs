@@ -6,7 +6,7 @@
 //! `InformationBufferLength` is caught when the request completes (`Oid.BytesWritten`).
 
 use super::adapter::Adapter;
-use super::calls::adapter_for;
+use super::calls::{adapter_for, await_return};
 use super::miniport::{CallError, HostBuf};
 use super::names;
 use crate::abi::ImportCall;
@@ -16,8 +16,7 @@ use crate::trace::{Dir, Level};
 use crate::verifier::Rule;
 use ndis_sys as sys;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 /// Guard bytes after each information buffer.
 const GUARD: usize = 32;
@@ -65,6 +64,9 @@ pub struct Oids {
     pending: Mutex<Vec<(usize, Pending)>>,
     cv: Condvar,
     next_id: AtomicU64,
+    /// Requests (and their information buffers) that pended and never completed: the miniport
+    /// may still write them whenever it completes, so they live as long as the host.
+    abandoned: Mutex<Vec<(HostBuf, HostBuf)>>,
 }
 
 /// OIDs whose set data starts with an NDIS_OBJECT_HEADER (a successful set must fill
@@ -84,37 +86,19 @@ pub fn request(
 ) -> Result<OidResult, CallError> {
     let handlers = host.ndis.driver.handlers();
     let buffer = HostBuf::zeroed(length + GUARD);
-    // SAFETY: the buffer has `length + GUARD` bytes; we fill the input and the guard.
+    // SAFETY: the buffer has `length + GUARD` bytes; we fill the input and the guard through
+    // the buffer's writable pointer before the miniport has it.
     unsafe {
-        let p = buffer.addr() as *mut u8;
+        let p = buffer.addr_ptr();
         std::ptr::copy_nonoverlapping(input.as_ptr(), p, input.len().min(length));
         std::ptr::write_bytes(p.add(length), GUARD_BYTE, GUARD);
     }
-    // SAFETY: all-zero is a valid NDIS_OID_REQUEST.
-    let mut r: sys::NDIS_OID_REQUEST = unsafe { std::mem::zeroed() };
-    r.Header = sys::NDIS_OBJECT_HEADER {
-        Type: sys::NDIS_OBJECT_TYPE_OID_REQUEST,
-        Revision: sys::NDIS_OID_REQUEST_REVISION_1,
-        Size: u16::try_from(sys::NDIS_SIZEOF_OID_REQUEST_REVISION_1).unwrap_or(u16::MAX),
-    };
-    r.RequestType = match kind {
-        Kind::Query => sys::NdisRequestQueryInformation,
-        Kind::Set => sys::NdisRequestSetInformation,
-        Kind::Statistics => sys::NdisRequestQueryStatistics,
-    };
-    r.PortNumber = 0;
     let oids = &host.ndis.oids;
-    r.RequestId = (oids.next_id.fetch_add(1, Ordering::Relaxed) + 1) as *mut core::ffi::c_void;
-    r.RequestHandle = host.handles.next() as *mut core::ffi::c_void;
-    // The query form of the union; the set and statistics forms share its first three fields.
-    r.DATA.QUERY_INFORMATION.Oid = oid;
-    r.DATA.QUERY_INFORMATION.InformationBuffer =
-        if length == 0 { std::ptr::null_mut() } else { buffer.addr() as *mut core::ffi::c_void };
-    r.DATA.QUERY_INFORMATION.InformationBufferLength = u32::try_from(length).unwrap_or(u32::MAX);
-    let req = HostBuf::of(r);
+    let id = oids.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+    let req = HostBuf::of(build(kind, oid, &buffer, length, id, host.handles.next()));
     let addr = req.addr();
     {
-        let mut p = oids.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut p = oids.lock();
         if p.iter().any(|(i, _)| *i == a.index) {
             return Err(CallError::Scenario(super::miniport::ScenarioError(format!(
                 "an OID request is already pending on adapter {}",
@@ -135,31 +119,23 @@ pub fn request(
     let returned = match result {
         Ok(v) => super::status(v),
         Err(e) => {
-            oids.pending.lock().unwrap_or_else(PoisonError::into_inner).retain(|(i, _)| *i != a.index);
+            oids.lock().retain(|(i, _)| *i != a.index);
             return Err(e.into());
         }
     };
-    let early = {
-        let mut p = oids.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        let entry = p.iter_mut().find(|(i, _)| *i == a.index).map(|(_, e)| e);
-        let early = entry.as_ref().and_then(|e| e.completion);
-        if let Some(e) = entry {
-            e.returned = true;
-        }
-        oids.cv.notify_all();
-        early
-    };
+    let early = oids.returned(a.index);
     let pended = returned == sys::NDIS_STATUS_PENDING;
-    let status = if pended {
-        if let Some(s) = early {
-            s
-        } else {
-            let done = wait(&|| oids.completion(a.index).is_some() || host.crashed());
-            if !done {
-                host.finding(Rule::Watchdog, Some(a.index), format!("{} pended and never completed", names::oid(oid)));
-            }
-            oids.completion(a.index).unwrap_or(sys::NDIS_STATUS_FAILURE)
+    if pended && early.is_none() {
+        let done = wait(&|| oids.completion(a.index).is_some() || host.crashed());
+        if !done {
+            host.finding(Rule::Watchdog, Some(a.index), format!("{} pended and never completed", names::oid(oid)));
         }
+    }
+    // The request leaves the table with its completion under one lock: a completion after this
+    // finds nothing pending.
+    let completion = oids.take(a.index).and_then(|e| e.completion);
+    let status = if pended {
+        completion.unwrap_or(sys::NDIS_STATUS_FAILURE)
     } else {
         if early.is_some() {
             host.finding(
@@ -174,7 +150,6 @@ pub fn request(
         }
         returned
     };
-    oids.pending.lock().unwrap_or_else(PoisonError::into_inner).retain(|(i, _)| *i != a.index);
     host.trace.record(
         Level::Lifecycle,
         Some(a.index),
@@ -183,17 +158,67 @@ pub fn request(
         String::new,
         Some(names::status(status)),
     );
+    if pended && completion.is_none() {
+        // Never completed (watchdog, or the driver crashed): the miniport still owns the request
+        // and its buffer and may write them at any time, so they are neither read nor freed.
+        oids.abandoned.lock().unwrap_or_else(PoisonError::into_inner).push((req, buffer));
+        return Ok(OidResult { status, bytes: 0, needed: 0, data: Vec::new(), supported_revision: 0, pended });
+    }
     Ok(check(host, a, kind, oid, &req, &buffer, length, status, pended))
 }
 
+/// The `NDIS_OID_REQUEST` NDIS builds for `oid` over `buffer` (`length` bytes of it).
+fn build(kind: Kind, oid: u32, buffer: &HostBuf, length: usize, id: u64, handle: u64) -> sys::NDIS_OID_REQUEST {
+    // SAFETY: all-zero is a valid NDIS_OID_REQUEST.
+    let mut r: sys::NDIS_OID_REQUEST = unsafe { std::mem::zeroed() };
+    r.Header = sys::NDIS_OBJECT_HEADER {
+        Type: sys::NDIS_OBJECT_TYPE_OID_REQUEST,
+        Revision: sys::NDIS_OID_REQUEST_REVISION_1,
+        Size: u16::try_from(sys::NDIS_SIZEOF_OID_REQUEST_REVISION_1).unwrap_or(u16::MAX),
+    };
+    r.RequestType = match kind {
+        Kind::Query => sys::NdisRequestQueryInformation,
+        Kind::Set => sys::NdisRequestSetInformation,
+        Kind::Statistics => sys::NdisRequestQueryStatistics,
+    };
+    r.PortNumber = 0;
+    r.RequestId = id as *mut core::ffi::c_void;
+    r.RequestHandle = handle as *mut core::ffi::c_void;
+    // The query form of the union; the set and statistics forms share its first three fields.
+    r.DATA.QUERY_INFORMATION.Oid = oid;
+    r.DATA.QUERY_INFORMATION.InformationBuffer =
+        if length == 0 { std::ptr::null_mut() } else { buffer.addr() as *mut core::ffi::c_void };
+    r.DATA.QUERY_INFORMATION.InformationBufferLength = u32::try_from(length).unwrap_or(u32::MAX);
+    r
+}
+
 impl Oids {
+    fn lock(&self) -> MutexGuard<'_, Vec<(usize, Pending)>> {
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Marks the request pending on `adapter` as returned from MiniportOidRequest (waking a
+    /// completion that waits for that); returns its completion if one came already.
+    fn returned(&self, adapter: usize) -> Option<i32> {
+        let mut p = self.lock();
+        let entry = p.iter_mut().find(|(i, _)| *i == adapter).map(|(_, e)| e);
+        let early = entry.as_ref().and_then(|e| e.completion);
+        if let Some(e) = entry {
+            e.returned = true;
+        }
+        self.cv.notify_all();
+        early
+    }
+
     fn completion(&self, adapter: usize) -> Option<i32> {
-        self.pending
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .find(|(i, _)| *i == adapter)
-            .and_then(|(_, e)| e.completion)
+        self.lock().iter().find(|(i, _)| *i == adapter).and_then(|(_, e)| e.completion)
+    }
+
+    /// Removes the request pending on `adapter` from the table and returns it.
+    fn take(&self, adapter: usize) -> Option<Pending> {
+        let mut p = self.lock();
+        let at = p.iter().position(|(i, _)| *i == adapter)?;
+        Some(p.remove(at).1)
     }
 }
 
@@ -211,8 +236,9 @@ fn check(
     pended: bool,
 ) -> OidResult {
     let idx = Some(a.index);
-    // SAFETY: `req` holds the request we built; the miniport wrote the result fields.
-    let r: sys::NDIS_OID_REQUEST = unsafe { std::ptr::read(req.addr() as *const sys::NDIS_OID_REQUEST) };
+    // SAFETY: `req` holds the request we built (`addr_ptr` is readable for its whole size); the
+    // miniport wrote the result fields and, the request being complete, writes it no more.
+    let r: sys::NDIS_OID_REQUEST = unsafe { req.addr_ptr().cast::<sys::NDIS_OID_REQUEST>().read_unaligned() };
     // SAFETY: reading the form of the union that matches the request type (query and set share
     // offsets up to BytesNeeded).
     let (bytes, needed) = unsafe {
@@ -273,13 +299,12 @@ pub fn oid_request_complete(host: &Arc<HostInner>, call: &ImportCall) -> u64 {
         host.finding(Rule::OidDoubleComplete, idx, "NdisMOidRequestComplete with NDIS_STATUS_PENDING");
     }
     let oids = &host.ndis.oids;
-    let inside = thread::inside("MiniportOidRequest", a.index);
-    let mut p = oids.pending.lock().unwrap_or_else(PoisonError::into_inner);
-    if !inside {
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while p.iter().any(|(i, e)| *i == a.index && !e.returned) && std::time::Instant::now() < deadline {
-            p = oids.cv.wait_timeout(p, Duration::from_millis(50)).unwrap_or_else(PoisonError::into_inner).0;
-        }
+    let mut p = oids.lock();
+    if !thread::inside("MiniportOidRequest", a.index) {
+        let returned = |p: &Vec<(usize, Pending)>| !p.iter().any(|(i, e)| *i == a.index && !e.returned);
+        let waiting = ("MiniportOidRequest", "NdisMOidRequestComplete");
+        let Some(guard) = await_return(host, a.index, &oids.cv, p, waiting, returned) else { return 0 };
+        p = guard;
     }
     match p.iter_mut().find(|(i, _)| *i == a.index) {
         Some((_, e)) if e.request == request && e.completion.is_none() => {

@@ -28,13 +28,15 @@
 //! miniport's pointers and reads and writes NBLs, NET_BUFFERs and MDLs directly instead of
 //! through `process_vm_readv` (a system call per field), builds only the header and test tag of
 //! each frame it sends, and counts received test frames from their headers without comparing
-//! payload bytes. The per-call checks of the verifier still apply when they are on.
+//! payload bytes. The per-call checks of the verifier still apply when they are on, except that
+//! a received NET_BUFFER's MDL coverage is checked only for the first `14 + TAG` bytes (the
+//! header and tag it reads).
 
 use super::adapter::{Adapter, Pnp};
 use super::miniport;
 use crate::abi::mem;
 use crate::host::thread::{DISPATCH, PASSIVE};
-use crate::host::{Abandoned, HostConfig, HostInner};
+use crate::host::{Abandoned, HostInner};
 use crate::verifier::Rule;
 use ndis_sys as sys;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -54,6 +56,12 @@ pub const DEFAULT_SLOTS: usize = 64;
 pub const ETHERTYPE: u16 = 0x88B5;
 /// Bytes of the test tag after the Ethernet header: stream (4), sequence (8), length (4).
 pub const TAG: usize = 16;
+/// The most NBLs of one receive indication the host walks (whatever NumberOfNetBufferLists
+/// says); a longer chain is reported as not matching the count.
+pub const MAX_RECEIVE_CHAIN: usize = 1 << 16;
+/// The longest received NET_BUFFER the host reads (64 KiB, above any frame the protocol sends:
+/// [`BUFFER`]); a longer `DataLength` is reported as malformed instead of being allocated.
+pub const MAX_RECEIVE_LENGTH: usize = 64 * 1024;
 const MAGIC: u64 = 0x4E44_4953_484F_5354; // "NDISHOST"
 
 /// When the protocol returns received NBLs.
@@ -63,12 +71,19 @@ pub enum ReturnPolicy {
     Inline,
     /// Queued and returned by the executor as soon as it gets to it.
     Queue,
-    /// Held for this long, then returned.
+    /// Held for this long, then returned. Threaded mode keeps to the time (the returner thread
+    /// returns a group once it is due). In deterministic mode the seeded scheduler may return
+    /// any held group at any step, due or not: there the duration has no effect.
     Hold(Duration),
 }
 
 /// How a frame's bytes are laid out in MDLs.
+///
+/// `repr(u8)` gives the enum a defined layout (a `u8` tag, 0 for the first variant, before the
+/// fields), so that all-zero bytes are a valid `Layout` ([`Layout::Single`]): send slots are
+/// allocated zeroed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 pub enum Layout {
     /// One MDL holding the frame.
     Single,
@@ -117,8 +132,6 @@ pub struct Stats {
     pub lost: AtomicU64,
     /// Frames checked by the delivery oracle.
     pub delivered_checked: AtomicU64,
-    /// The most receive NBLs held at once.
-    pub held_max: AtomicU64,
 }
 
 /// A host-owned send slot.
@@ -308,7 +321,7 @@ fn poke_u64(fast: bool, addr: u64, value: u64) -> bool {
 impl Protocol {
     /// A protocol with no slots yet.
     #[must_use]
-    pub fn new(_config: &HostConfig, epoch: Arc<AtomicU64>) -> Self {
+    pub fn new(epoch: Arc<AtomicU64>) -> Self {
         Self {
             free: Mutex::new(Vec::new()),
             slots: Mutex::new(Vec::new()),
@@ -351,12 +364,19 @@ impl Protocol {
 
     /// Allocates `n` more send slots.
     pub fn grow(&self, n: usize) {
+        // Lock order, here and in `take_slots`: `slots`, then `free`.
         let mut slots = lock(&self.slots);
         let mut free = lock(&self.free);
+        Self::grow_locked(&mut slots, &mut free, n);
+    }
+
+    fn grow_locked(slots: &mut Vec<SlotPtr>, free: &mut Vec<usize>, n: usize) {
         for _ in 0..n {
             let index = slots.len();
-            // SAFETY: all-zero is a valid Slot (NDIS structures of integers and pointers,
-            // null data pointers, zero bookkeeping); filled in below.
+            // SAFETY: all-zero is a valid Slot: the NDIS structures are integers, raw pointers
+            // and `Option`s of function pointers (null is `None`); the data pointers are null
+            // until filled in below; the bookkeeping is integers, `bool`s (false) and `Frame`s,
+            // whose `Layout` is `repr(u8)` with tag 0 = `Layout::Single` (no fields).
             let slot: Box<Slot> = unsafe { Box::new(std::mem::zeroed()) };
             let p = Box::into_raw(slot);
             // SAFETY: `p` is our fresh allocation.
@@ -371,18 +391,18 @@ impl Protocol {
         }
     }
 
-    /// Number of slots and of free slots.
-    #[must_use]
-    pub fn slot_counts(&self) -> (usize, usize) {
-        (lock(&self.slots).len(), lock(&self.free).len())
-    }
-
-    /// Takes up to `out.len()` free slots (one pass over the locks); returns how many.
+    /// Takes up to `out.len()` free slots (one pass over the locks); returns how many. A pool
+    /// nobody sized ([`Protocol::grow`]) gets [`DEFAULT_SLOTS`] first, so that a test that just
+    /// sends works.
     fn take_slots(&self, host: &HostInner, out: &mut [*mut Slot]) -> usize {
         let mut n = 0;
         {
+            // Lock order as in `grow`.
+            let mut slots = lock(&self.slots);
             let mut free = lock(&self.free);
-            let slots = lock(&self.slots);
+            if slots.is_empty() {
+                Self::grow_locked(&mut slots, &mut free, DEFAULT_SLOTS);
+            }
             while n < out.len() {
                 let Some(index) = free.pop() else { break };
                 out[n] = slots[index].0;
@@ -517,20 +537,16 @@ impl Protocol {
         cancel_id: u64,
     ) -> Result<usize, Abandoned> {
         let per = nbs_per_nbl.clamp(1, MAX_NBS);
-        if lock(&self.slots).is_empty() {
-            // Nobody sized the pool (`grow`): give a test that just sends a working default.
-            self.grow(DEFAULT_SLOTS);
-        }
-        let src = a.lock().general.as_ref().map_or([0; 6], |g| g.current);
         let mut head: *mut sys::NET_BUFFER_LIST = std::ptr::null_mut();
         let mut tail: *mut Slot = std::ptr::null_mut();
         let mut n = 0usize;
         // State and epoch are read together under the adapter lock (every PnP change bumps the
         // epoch under that lock), so "the epoch did not move until completion" means "the state
-        // did not change while the miniport had the send".
-        let (running, after_pause, epoch) = {
+        // did not change while the miniport had the send". The source address comes with them.
+        let (src, running, after_pause, epoch) = {
             let st = a.lock();
             (
+                st.general.as_ref().map_or([0; 6], |g| g.current),
                 st.pnp == Pnp::Running,
                 st.pnp == Pnp::Paused || (st.pnp == Pnp::Pausing && st.pause_returned),
                 self.epoch.load(Ordering::Acquire),
@@ -577,7 +593,6 @@ impl Protocol {
         // that sees no call in progress sees every NBL the miniport could know about.
         a.counters.send_calls.fetch_add(1, Ordering::SeqCst);
         a.counters.sends_outstanding.fetch_add(count, Ordering::SeqCst);
-        a.counters.sends.fetch_add(n as u64, Ordering::Relaxed);
         self.stats.sent.fetch_add(n as u64, Ordering::Relaxed);
         let flags = if irql == DISPATCH { sys::NDIS_SEND_FLAGS_DISPATCH_LEVEL } else { 0 };
         let result = miniport::send(host, a, head as u64, flags, irql);
@@ -589,7 +604,7 @@ impl Protocol {
     /// Called from NdisMSendNetBufferListsComplete.
     // One walk of the completed chain with every per-NBL check in order; see the Send.* rules.
     #[allow(clippy::too_many_lines)]
-    pub fn on_send_complete(&self, host: &Arc<HostInner>, a: &Arc<Adapter>, head: u64, _irql: u8) {
+    pub fn on_send_complete(&self, host: &Arc<HostInner>, a: &Arc<Adapter>, head: u64) {
         let checks = host.verifier.per_call();
         let fast = self.fast.load(Ordering::Relaxed);
         let mut cursor = head;
@@ -615,7 +630,9 @@ impl Protocol {
                 );
                 break;
             };
-            if check != MAGIC ^ slot || slot == 0 {
+            // `fill` stores the slot's address, which is the NBL's own (the NBL is at offset 0 of
+            // the `repr(C)` Slot), and its check value.
+            if slot != cursor || check != MAGIC ^ slot || slot == 0 {
                 host.finding(
                     Rule::SendDoubleComplete,
                     Some(a.index),
@@ -624,8 +641,13 @@ impl Protocol {
                 break;
             }
             let p = slot as *mut Slot;
-            // SAFETY: the check value proves `p` is one of our slots; the NBL is NDIS's (ours)
-            // again now that it is completed.
+            // SAFETY: the completed NBL at `cursor` carries its own address and the matching
+            // check value in ProtocolReserved, as `fill` writes them into our slots, so `p` is
+            // the slot whose NBL this is. What remains assumed: that the miniport did not forge
+            // that pair in memory of its own (ProtocolReserved belongs to the protocol; no
+            // miniport writes it), and, in fast mode, that `cursor` is readable at all. Slots are
+            // never freed while the protocol lives, and the NBL is ours again now that it is
+            // completed.
             let (next, status, state, sent_on, first_nb, after_pause, running, epoch) = unsafe {
                 (
                     (*p).nbl.Next as u64,
@@ -719,8 +741,10 @@ impl Protocol {
         a.counters.completions.fetch_add(done, Ordering::Relaxed);
     }
 
-    /// The adapters a frame should reach: every other Running adapter whose filter takes it
-    /// (as the scenario set filters: directed to its address, broadcast, multicast in list).
+    /// The adapters a frame should reach: every other Running adapter whose current address is
+    /// `dst`, or every other Running adapter for a broadcast. The adapters' packet filters are
+    /// not read: the oracle assumes the filter the scenarios set (directed and broadcast
+    /// accepted); multicast frames are expected nowhere.
     fn receivers(host: &HostInner, sender: usize, dst: [u8; 6]) -> Vec<usize> {
         host.ndis
             .adapters()
@@ -788,9 +812,12 @@ impl Protocol {
         let checks = host.verifier.per_call();
         let fast = self.fast.load(Ordering::Relaxed);
         let resources = flags & sys::NDIS_RECEIVE_FLAGS_RESOURCES != 0;
-        let mut nbls = Vec::with_capacity(count as usize);
+        // The count comes from the miniport: the walk (and the capacity) stops one NBL past it,
+        // and past MAX_RECEIVE_CHAIN whatever it says, so a bad count cannot exhaust memory.
+        let walk = (count as usize).min(MAX_RECEIVE_CHAIN) + 1;
+        let mut nbls = Vec::with_capacity(walk);
         let mut cursor = head;
-        while cursor != 0 && nbls.len() <= count as usize + 1 {
+        while cursor != 0 && nbls.len() < walk {
             nbls.push(cursor);
             let Some(next) = peek::<u64>(fast, cursor + std::mem::offset_of!(sys::NET_BUFFER_LIST, Next) as u64) else {
                 host.finding(
@@ -813,7 +840,6 @@ impl Protocol {
                 ),
             );
         }
-        a.counters.indications.fetch_add(1, Ordering::Relaxed);
         a.counters.received.fetch_add(nbls.len() as u64, Ordering::Relaxed);
         if resources {
             a.counters.received_resources.fetch_add(nbls.len() as u64, Ordering::Relaxed);
@@ -856,12 +882,11 @@ impl Protocol {
         let n = nbls.len() as u64;
         // Counted under the list's lock, as `take_due`/`take_held` uncount under it: counting
         // after the push would let a taker subtract first and wrap the count.
-        let now_held = {
+        {
             let mut held = lock(&self.held);
             held.push_back(Held { adapter, nbls, due });
-            self.held_count.fetch_add(n, Ordering::AcqRel) + n
-        };
-        self.stats.held_max.fetch_max(now_held, Ordering::Relaxed);
+            self.held_count.fetch_add(n, Ordering::AcqRel);
+        }
         self.held_cv.notify_all();
     }
 
@@ -885,6 +910,18 @@ impl Protocol {
         while nb != 0 && nbs < 64 {
             nbs += 1;
             let Some(b) = peek::<sys::NET_BUFFER>(fast, nb) else { return };
+            if b.DataLength as usize > MAX_RECEIVE_LENGTH {
+                // The length comes from the miniport; the host does not allocate it.
+                if checks {
+                    host.finding(
+                        Rule::ReceiveWellFormed,
+                        Some(a.index),
+                        format!("NBL {nbl:#x}: DataLength {} exceeds {MAX_RECEIVE_LENGTH}", b.DataLength),
+                    );
+                }
+                nb = b.Next as u64;
+                continue;
+            }
             if fast {
                 // Header and tag only, counted without comparing the payload.
                 let mut head = [0u8; 14 + TAG];
@@ -902,7 +939,7 @@ impl Protocol {
             }
             let mut frame = vec![0u8; b.DataLength as usize];
             match read_nb(&b, &mut frame, fast) {
-                Ok(()) => self.check_frame(host, a, &frame),
+                Ok(()) => self.check_frame(a, &frame),
                 Err(e) => {
                     if checks {
                         host.finding(Rule::ReceiveWellFormed, Some(a.index), format!("NBL {nbl:#x}: {e}"));
@@ -928,7 +965,7 @@ impl Protocol {
         }
     }
 
-    fn check_frame(&self, host: &HostInner, a: &Adapter, frame: &[u8]) {
+    fn check_frame(&self, a: &Adapter, frame: &[u8]) {
         if frame.len() < 14 + TAG || u16::from_be_bytes([frame[12], frame[13]]) != ETHERTYPE {
             return;
         }
@@ -969,7 +1006,6 @@ impl Protocol {
         if self.expect_delivery.load(Ordering::Relaxed) {
             link.received.insert(seq);
         }
-        let _ = host;
     }
 
     /// Returns NBLs to the miniport (MiniportReturnNetBufferLists), relinking them through
@@ -994,9 +1030,9 @@ impl Protocol {
         if let Some(last) = nbls.last() {
             let _ = poke_u64(fast, last + next_off, 0);
         }
-        if host.verifier.per_call() {
-            let mut owned = lock(&self.owned);
-            let set = owned.entry(a.index).or_default();
+        // Whatever the checks are now: NBLs recorded while they were on must leave the set even
+        // if they were turned off since, or a later indication of them would look like reuse.
+        if let Some(set) = lock(&self.owned).get_mut(&a.index) {
             for nbl in nbls {
                 set.remove(nbl);
             }

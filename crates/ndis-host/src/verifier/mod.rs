@@ -304,7 +304,8 @@ pub struct Finding {
     pub adapter: Option<usize>,
     /// What happened.
     pub message: String,
-    /// Trace sequence number at the time.
+    /// The sequence number of the finding's own note in the trace (numbers count the events
+    /// the trace levels record; 0 when the trace records no lifecycle events).
     pub seq: u64,
 }
 
