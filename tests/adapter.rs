@@ -20,23 +20,12 @@ use ndis_host::ndis::protocol::ReturnPolicy;
 use ndis_host::sim::Sim;
 use ndis_sys as sys;
 use rig::{
-    D0, D3, DEFAULT_FILTER, add, completions, counter, finish, frames, received, registry, run, sends_outstanding,
-    set_power, settle, up,
+    D0, D3, DEFAULT_FILTER, add, completions, counter, deliver, finish, frames, received, registry, run,
+    sends_outstanding, set_power, settle, up,
 };
 use std::collections::BTreeMap;
 
 const BROADCAST: [u8; 6] = [0xFF; 6];
-
-/// Sends `n` frames from `from` to `dst` and settles; returns (frames each adapter received,
-/// completions with SUCCESS).
-fn exchange(sim: &Sim, from: usize, dst: [u8; 6], n: usize) -> (Vec<u64>, u64) {
-    let count = sim.host().ndis.adapters().len();
-    let before: Vec<u64> = (0..count).map(|i| received(sim, i)).collect();
-    let ok = completions(sim).0;
-    sim.send(from, u32::try_from(from).unwrap(), &frames(dst, 128, n), 1, PASSIVE).unwrap();
-    settle(sim);
-    ((0..count).map(|i| received(sim, i) - before[i]).collect(), completions(sim).0 - ok)
-}
 
 /// Live objects of adapter `a`, counted by kind.
 fn objects(sim: &Sim, a: usize) -> BTreeMap<String, usize> {
@@ -73,7 +62,7 @@ fn pending_restart(sim: &Sim, a: usize) -> String {
 fn to_d3_and_back(sim: &Sim) -> (usize, usize, BTreeMap<String, usize>) {
     let a = up(sim, registry(None, None), DEFAULT_FILTER);
     let b = up(sim, registry(None, Some(64)), DEFAULT_FILTER);
-    assert_eq!(exchange(sim, a, sim.mac(b), 3).0, [0, 3]);
+    assert_eq!(deliver(sim, a, sim.mac(b), 128, 3), [0, 3]);
     let running = objects(sim, b);
     assert_eq!(running.get("NBL pool"), Some(&1));
     assert_eq!(running.get("NBL"), Some(&64));
@@ -96,8 +85,8 @@ fn d3_stops_the_datapath_and_the_restart_after_d0_restores_it() {
     assert_eq!(pending_restart(&sim, b), "NDIS_STATUS_SUCCESS");
     assert_eq!(sim.adapter(b).pnp(), Pnp::Running);
     assert_eq!(objects(&sim, b).get("NBL"), Some(&64));
-    assert_eq!(exchange(&sim, a, sim.mac(b), 5), (vec![0, 5], 5));
-    assert_eq!(exchange(&sim, b, sim.mac(a), 5), (vec![5, 0], 5));
+    assert_eq!(deliver(&sim, a, sim.mac(b), 128, 5), [0, 5]);
+    assert_eq!(deliver(&sim, b, sim.mac(a), 128, 5), [5, 0]);
 
     // A restart in D3 (which NDIS never asks for) is refused, logged, and leaves B Paused.
     sim.pause(b).unwrap();
@@ -109,7 +98,7 @@ fn d3_stops_the_datapath_and_the_restart_after_d0_restores_it() {
     assert_eq!((log[0].adapter, log[0].code), (Some(b), sys::NDIS_ERROR_CODE_HARDWARE_FAILURE));
     assert_eq!(set_power(&sim, b, D0), sys::NDIS_STATUS_SUCCESS);
     assert_eq!(pending_restart(&sim, b), "NDIS_STATUS_SUCCESS");
-    assert_eq!(exchange(&sim, a, BROADCAST, 2), (vec![0, 2], 2));
+    assert_eq!(deliver(&sim, a, BROADCAST, 128, 2), [0, 2]);
     // Paused in D3 and halted from there: nothing leaks either.
     sim.pause(b).unwrap();
     assert_eq!(set_power(&sim, b, D3), sys::NDIS_STATUS_SUCCESS);
@@ -152,12 +141,12 @@ fn a_restart_that_cannot_get_its_resources_logs_completes_with_resources_and_sta
         let (_, paused, _) = completions(&sim);
         sim.send(b, 9, &frames(sim.mac(a), 100, 2), 1, PASSIVE).unwrap();
         assert_eq!(completions(&sim).1, paused + 2, "a Paused adapter completes sends with PAUSED");
-        assert_eq!(exchange(&sim, a, sim.mac(b), 2), (vec![0, 0], 2), "nothing is delivered to it");
+        assert_eq!(deliver(&sim, a, sim.mac(b), 128, 2), [0, 0], "nothing is delivered to it");
         assert!(sim.findings().is_empty(), "{:#?}", sim.findings());
         // Without the fault the next restart succeeds and traffic flows.
         assert_eq!(pending_restart(&sim, b), "NDIS_STATUS_SUCCESS");
-        assert_eq!(exchange(&sim, a, sim.mac(b), 3), (vec![0, 3], 3));
-        assert_eq!(exchange(&sim, b, sim.mac(a), 3), (vec![3, 0], 3));
+        assert_eq!(deliver(&sim, a, sim.mac(b), 128, 3), [0, 3]);
+        assert_eq!(deliver(&sim, b, sim.mac(a), 128, 3), [3, 0]);
         finish(&sim);
     }
 }
@@ -204,8 +193,8 @@ fn initialization_under_each_allocation_failure_fails_cleanly_then_passes() {
         // or with none left to inject — then the adapter must work.
         let b = up(&sim, Registry::new(), DEFAULT_FILTER);
         run(&sim, a, DEFAULT_FILTER);
-        assert_eq!(exchange(&sim, a, sim.mac(b), 4).0, [0, 4]);
-        assert_eq!(exchange(&sim, b, BROADCAST, 4).0, [4, 0]);
+        assert_eq!(deliver(&sim, a, sim.mac(b), 128, 4), [0, 4]);
+        assert_eq!(deliver(&sim, b, BROADCAST, 128, 4), [4, 0]);
         finish(&sim);
         if injected.is_empty() {
             passed = true;
@@ -248,7 +237,7 @@ fn the_mac_is_generated_once_persisted_and_overridden_only_by_a_valid_network_ad
     assert_eq!(sim.initialize(a).unwrap(), sys::NDIS_STATUS_SUCCESS);
     assert_eq!(sim.mac(a), mac);
     run(&sim, a, DEFAULT_FILTER);
-    assert_eq!(exchange(&sim, b, mac, 2).0, [2, 0]);
+    assert_eq!(deliver(&sim, b, mac, 128, 2), [2, 0]);
     // A new boot (a new host) with the device's registry: the same address again.
     let saved = sim.adapter(a).registry.lock().unwrap().clone();
     {
@@ -268,7 +257,7 @@ fn the_mac_is_generated_once_persisted_and_overridden_only_by_a_valid_network_ad
     assert_ne!(permanent, current);
     assert_eq!(permanent[0] & 0x03, 0x02);
     run(&sim, c, DEFAULT_FILTER);
-    assert_eq!(exchange(&sim, a, current, 2).0, [0, 0, 2]);
+    assert_eq!(deliver(&sim, a, current, 128, 2), [0, 0, 2]);
     assert_eq!(over("02-AA-BB-CC-DD-EF").1, [0x02, 0xAA, 0xBB, 0xCC, 0xDD, 0xEF]);
     // A universally administered unicast address is a valid override too.
     assert_eq!(over("00155D010203").1, [0x00, 0x15, 0x5D, 0x01, 0x02, 0x03]);
@@ -415,8 +404,8 @@ fn reset_completes_queued_sends_and_the_adapter_keeps_working() {
     assert_eq!(counter(&sim, a, sys::OID_GEN_XMIT_DISCARDS), 30);
     assert_eq!(sim.reset(a, PASSIVE).unwrap(), Started::Done(sys::NDIS_STATUS_SUCCESS), "an idle reset");
     // Filter and addresses survive; traffic flows both ways.
-    assert_eq!(exchange(&sim, a, sim.mac(b), 4), (vec![0, 4], 4));
-    assert_eq!(exchange(&sim, b, sim.mac(a), 4), (vec![4, 0], 4));
+    assert_eq!(deliver(&sim, a, sim.mac(b), 128, 4), [0, 4]);
+    assert_eq!(deliver(&sim, b, sim.mac(a), 128, 4), [4, 0]);
     assert_eq!(sim.adapter(a).pnp(), Pnp::Running);
     finish(&sim);
 }
@@ -424,10 +413,16 @@ fn reset_completes_queued_sends_and_the_adapter_keeps_working() {
 #[test]
 fn reset_under_threaded_traffic_completes_every_send_before_it_completes() {
     // Threaded: A's transmit DPC runs on a worker thread while MiniportResetEx runs here, so
-    // a reset meets a batch in flight and must pend until that batch is completed. Sends are
-    // submitted from this thread only: a send call running on another thread while a reset
-    // completes would be counted as outstanding by the host's Reset.Drain check even when the
-    // driver refuses it (see the report).
+    // a reset meets a batch in flight and must pend until that batch is completed.
+    //
+    // Sends are submitted from this thread only, and `sim.reset` waits for a pended reset to
+    // complete, so no MiniportSendNetBufferLists call is ever in progress when a reset
+    // completes. That matters because of how ndis-host judges Reset.Drain: the protocol counts
+    // a send's NBLs as outstanding just before it calls MiniportSendNetBufferLists, so while a
+    // call is in progress the count may hold NBLs the driver has not seen yet (and will refuse
+    // during the reset). The host therefore skips the check when a send call is in progress
+    // (`sends_to_judge` in crates/ndis-host/src/ndis/calls.rs). With senders on other threads
+    // some resets would go unjudged; this way every one of the 300 is judged.
     let sim = rig::threaded();
     let a = up(&sim, Registry::new(), DEFAULT_FILTER);
     let b = up(&sim, Registry::new(), DEFAULT_FILTER);
@@ -452,7 +447,13 @@ fn reset_under_threaded_traffic_completes_every_send_before_it_completes() {
         assert_eq!(sends_outstanding(&sim, a), 0, "every send of A completed before its reset");
     }
     eprintln!("{done} resets completed at once, {pended} pended");
-    assert!(pended > 0, "no reset met a batch in flight");
+    // A reset meets a batch in flight only if A's transmit DPC runs at the same time as this
+    // thread, which needs a second CPU: with one, the worker is rarely preempted mid-batch.
+    if rig::parallel() {
+        assert!(pended > 0, "no reset met a batch in flight");
+    } else {
+        eprintln!("only one CPU available: not requiring that some reset met a batch in flight");
+    }
     settle(&sim);
     let (ok, paused, other) = completions(&sim);
     assert_eq!(paused, 0);
@@ -461,7 +462,8 @@ fn reset_under_threaded_traffic_completes_every_send_before_it_completes() {
     assert_eq!(received(&sim, a), 300 * 8, "A receives during its resets");
     assert_eq!(received(&sim, b), ok - 300 * 8, "every send of A completed with SUCCESS was delivered");
     assert_eq!(counter(&sim, a, sys::OID_GEN_XMIT_DISCARDS), other);
-    assert_eq!(exchange(&sim, a, to_b, 3).1, 3);
+    // Every one of these completes with SUCCESS (`deliver` checks it).
+    deliver(&sim, a, to_b, 128, 3);
     finish(&sim);
 }
 
@@ -488,7 +490,7 @@ fn shutdown_stops_the_datapath_and_halt_is_still_clean() {
     // Nothing new is accepted from or delivered to a shut-down adapter.
     sim.send(a, 1, &frames(sim.mac(b), 200, 2), 1, PASSIVE).unwrap();
     assert_eq!(completions(&sim), (0, 0, 17));
-    assert_eq!(exchange(&sim, b, BROADCAST, 3), (vec![0, 0, 0], 3));
+    assert_eq!(deliver(&sim, b, BROADCAST, 128, 3), [0, 0, 0]);
     finish(&sim);
 }
 
@@ -517,8 +519,8 @@ fn surprise_removal_completes_everything_and_touches_nothing_after() {
     // Nothing new is accepted, nothing is delivered to it, nothing is indicated on it.
     sim.send(a, 1, &frames(sim.mac(b), 200, 2), 1, DISPATCH).unwrap();
     assert_eq!(completions(&sim).2, 7);
-    assert_eq!(exchange(&sim, b, BROADCAST, 3), (vec![0, 0, 3], 3));
-    assert_eq!(exchange(&sim, c, sim.mac(a), 2), (vec![0, 0, 0], 2));
+    assert_eq!(deliver(&sim, b, BROADCAST, 128, 3), [0, 0, 3]);
+    assert_eq!(deliver(&sim, c, sim.mac(a), 128, 2), [0, 0, 0]);
     // NDIS pauses the removed adapter: the pause waits for the receives A's protocol holds.
     assert_eq!(sim.start_pause(a).unwrap(), Started::Pending);
     while sim.step() {}

@@ -16,8 +16,9 @@ use ndis_host::ndis::protocol::{Frame, Layout, ReturnPolicy};
 use ndis_host::sim::Sim;
 use ndis_sys as sys;
 use rig::{
-    DEFAULT_FILTER, add, completions, counter, finish, frame, frames, frames_checked, received, received_resources,
-    registry, run, rx_outstanding, sends_outstanding, set_filter, set_multicast, settle, statistics, up,
+    DEFAULT_FILTER, add, completions, counter, deliver, finish, frame, frames, frames_checked, received,
+    received_resources, registry, run, rx_outstanding, sends_outstanding, set_filter, set_multicast, settle,
+    statistics, up,
 };
 use std::time::Duration;
 
@@ -29,18 +30,6 @@ const NOBODY: [u8; 6] = [0x02, 0xDE, 0xAD, 0xBE, 0xEF, 0x01];
 
 fn adapters(sim: &Sim) -> usize {
     sim.host().ndis.adapters().len()
-}
-
-/// Sends `n` frames of `len` bytes from `from` to `dst`, lets them settle, checks that every send
-/// completed with SUCCESS and returns how many frames each adapter received.
-fn deliver(sim: &Sim, from: usize, dst: [u8; 6], len: usize, n: usize) -> Vec<u64> {
-    let before: Vec<u64> = (0..adapters(sim)).map(|i| received(sim, i)).collect();
-    let (ok, paused, other) = completions(sim);
-    let stream = u32::try_from(from).unwrap();
-    assert_eq!(sim.send(from, stream, &frames(dst, len, n), 1, PASSIVE).unwrap(), n);
-    settle(sim);
-    assert_eq!(completions(sim), (ok + n as u64, paused, other), "every send completes with SUCCESS");
-    (0..adapters(sim)).map(|i| received(sim, i) - before[i]).collect()
 }
 
 #[test]
@@ -306,7 +295,13 @@ fn concurrent_deliveries_into_an_exhausted_pool_drop_and_count() {
     }
     let dropped = counter(&sim, b, sys::OID_GEN_RCV_NO_BUFFER);
     eprintln!("{sent} frames sent to a held pool; {dropped} dropped for want of a buffer");
-    assert!(dropped > 0, "200 rounds of concurrent deliveries never found the pool empty");
+    // A delivery finds the pool empty only while another one holds the last low-resource slots,
+    // i.e. when two DPC threads deliver at the same time, which needs a second CPU.
+    if rig::parallel() {
+        assert!(dropped > 0, "200 rounds of concurrent deliveries never found the pool empty");
+    } else {
+        eprintln!("only one CPU available: not requiring that a concurrent delivery found the pool empty");
+    }
     assert_eq!(received(&sim, b) + dropped, sent, "every frame is indicated or counted as dropped");
     assert_eq!(counter(&sim, b, sys::OID_GEN_RCV_DISCARDS), dropped);
     assert_eq!(statistics(&sim, b).ifInDiscards, dropped);

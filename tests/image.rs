@@ -142,13 +142,6 @@ fn machine_is_amd64_and_the_image_is_executable() {
 }
 
 #[test]
-fn subsystem_is_native() {
-    let data = image();
-    let file = parse(&data);
-    assert_eq!(optional_header(&file).subsystem.get(LE), pe::IMAGE_SUBSYSTEM_NATIVE);
-}
-
-#[test]
 fn entry_point_is_driver_entry_in_export_table_pdb_and_map() {
     let data = image();
     let file = parse(&data);
@@ -330,6 +323,74 @@ fn sections_are_readable_never_writable_and_executable_and_no_retplne() {
         );
         assert_ne!(name, ".retplne", "lld left a .retplne section (merge it, see .cargo/config.toml)");
     }
+}
+
+/// The sections a driver touches at DISPATCH_LEVEL: code, read-only data (vtables, strings, the
+/// miniport characteristics), writable statics, and the unwind data the kernel reads when an
+/// exception is dispatched.
+const NON_PAGED_SECTIONS: [&str; 4] = [".text", ".rdata", ".data", ".pdata"];
+
+/// What is wrong with [`NON_PAGED_SECTIONS`] in `data`: a section missing, or one without
+/// IMAGE_SCN_MEM_NOT_PAGED.
+fn paged_sections(data: &[u8]) -> Vec<String> {
+    let file = parse(data);
+    let sections = file.section_table();
+    NON_PAGED_SECTIONS
+        .iter()
+        .filter_map(|&name| {
+            let Some(section) = sections.iter().find(|section| section.raw_name() == name.as_bytes()) else {
+                return Some(format!("no {name} section"));
+            };
+            let flags = section.characteristics.get(LE).0;
+            (flags & pe::IMAGE_SCN_MEM_NOT_PAGED.0 == 0).then(|| format!("{name} ({flags:#010x}) is pageable"))
+        })
+        .collect()
+}
+
+#[test]
+fn driver_sections_are_non_paged() {
+    // rust-lld marks nothing non-paged by itself: `/SECTION:<name>,...P` in .cargo/config.toml
+    // does. Code or data that can be paged out faults when touched at DISPATCH_LEVEL (bug check
+    // 0xD1), which the datapath is.
+    let data = image();
+    let problems = paged_sections(&data);
+    assert!(problems.is_empty(), "sections must be non-paged: {problems:?}");
+
+    // Control: the same image with the flag cleared on `.data` fails the check.
+    let file = parse(&data);
+    let index = file
+        .section_table()
+        .iter()
+        .position(|section| section.raw_name() == b".data")
+        .expect("rvmini.sys has a .data section");
+    let nt = file.dos_header().nt_headers_offset() as usize;
+    let size_of_optional_header = usize::from(file.nt_headers().file_header.size_of_optional_header.get(LE));
+    // Section headers follow the optional header; Characteristics is the last field (offset 36).
+    let field = nt + 4 + 20 + size_of_optional_header + index * 40 + 36;
+    let mut altered = data.clone();
+    let flags = u32::from_le_bytes(altered[field..field + 4].try_into().unwrap());
+    altered[field..field + 4].copy_from_slice(&(flags & !pe::IMAGE_SCN_MEM_NOT_PAGED.0).to_le_bytes());
+    let problems = paged_sections(&altered);
+    assert!(
+        problems.len() == 1 && problems[0].starts_with(".data "),
+        "clearing NOT_PAGED on .data was not caught: {problems:?}"
+    );
+}
+
+#[test]
+fn subsystem_is_native_for_windows_10() {
+    // `/SUBSYSTEM:NATIVE,10.00`: subsystem 1, subsystem version 10.0; lld-link writes the same
+    // version as the minimum OS version.
+    let data = image();
+    let file = parse(&data);
+    let header = optional_header(&file);
+    assert_eq!(header.subsystem.get(LE), pe::IMAGE_SUBSYSTEM_NATIVE, "subsystem");
+    assert_eq!(
+        (header.major_subsystem_version.get(LE), header.minor_subsystem_version.get(LE)),
+        (10, 0),
+        "subsystem version"
+    );
+    assert_eq!(header.major_operating_system_version.get(LE), 10, "major operating system version");
 }
 
 #[test]

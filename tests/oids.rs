@@ -16,9 +16,12 @@
 //! * a set with too little data fails with `NDIS_STATUS_INVALID_LENGTH` and BytesNeeded;
 //! * an OID the miniport does not handle gets `NDIS_STATUS_NOT_SUPPORTED`.
 //!
-//! Every test ends with a clean pause/halt/unload, no verifier finding and no crash.
+//! Every test ends with the shared tear-down of `tests/rig` (`rig::finish`): a clean
+//! pause/halt/unload with no verifier finding, crash, protocol error, corrupt or reordered frame,
+//! overrun pool block or object left allocated after unload.
 
 mod common;
+mod rig;
 
 use ndis_host::host::thread::PASSIVE;
 use ndis_host::host::{HostConfig, Mode};
@@ -30,6 +33,7 @@ use ndis_host::ndis::protocol::{Frame, Layout};
 use ndis_host::scenario;
 use ndis_host::sim::Sim;
 use ndis_sys as sys;
+use rig::frame;
 use std::collections::BTreeSet;
 use std::mem::offset_of;
 use std::sync::atomic::Ordering;
@@ -372,7 +376,7 @@ impl Rig {
     }
 
     fn settle(&self) {
-        assert!(self.sim.settle(), "traffic did not settle; findings {:#?}", self.sim.findings());
+        rig::settle(&self.sim);
     }
 
     /// Frames indicated to adapter `i` so far (counted by the host protocol).
@@ -384,23 +388,15 @@ impl Rig {
         self.sim.adapter(self.id(i)).counters.completed_ok.load(Ordering::Relaxed)
     }
 
-    /// Pauses, halts and unloads; nothing may have gone wrong on the way.
+    /// Pauses, halts and unloads with the shared tear-down ([`rig::finish`]): no pool block
+    /// overrun, no verifier finding, crash, protocol error, corrupt or reordered frame, every
+    /// adapter halted, and nothing left allocated after unload.
     fn finish(self) {
-        let result = scenario::tear_down(&self.sim);
-        let findings = self.sim.findings();
-        let crash = self.sim.crash();
-        assert!(crash.is_none(), "rvmini crashed:\n{}", crash.map(|c| c.to_string()).unwrap_or_default());
-        assert!(result.is_ok(), "tear-down failed: {result:?}; findings {findings:#?}");
-        assert!(findings.is_empty(), "verifier findings: {findings:#?}");
+        rig::finish(&self.sim);
         for &i in &self.ids {
             assert!(self.sim.adapter(i).lock().halted, "adapter {i} was not halted");
         }
-        assert!(self.sim.host().ndis.protocol.errors().is_empty(), "{:?}", self.sim.host().ndis.protocol.errors());
     }
-}
-
-fn frame(dst: [u8; 6], len: usize) -> Frame {
-    Frame { dst, len, layout: Layout::Single }
 }
 
 // ---------------------------------------------------------------------------------------------

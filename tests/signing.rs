@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 
 use object::LittleEndian as LE;
 use object::read::pe::PeFile64;
+use tools::line_value;
 
 /// The public certificate `cargo xtask package` writes (driver-sign's `PackageOptions::rvmini`).
 const CER: &str = "rvmini-test-signing.cer";
@@ -122,11 +123,22 @@ fn osslsigncode_verify(anchor: &Path, extra: &[&OsStr], file: &Path, label: &str
     (out.status.success(), text)
 }
 
-/// The value after `label` on the first line that starts with it (`Label : value`).
-fn line_value<'a>(text: &'a str, label: &str) -> Option<&'a str> {
-    text.lines()
-        .find_map(|line| line.trim().strip_prefix(label))
-        .map(|value| value.trim_start_matches([' ', ':']).trim())
+/// Whether `osslsigncode verify` found the image's PE checksum field equal to the checksum it
+/// computed; `None` if its output has no checksum lines. Both output forms are read:
+///
+/// * osslsigncode 2.5 always prints `Current PE checksum   : X` and `Calculated PE checksum: Y`,
+///   the second with `MISMATCH!!!` appended when they differ;
+/// * osslsigncode 2.9 prints one `PE checksum   : X` line when they agree, and the `Current` and
+///   `Calculated` pair (without a `MISMATCH` mark) when they do not.
+fn pe_checksum_agrees(text: &str) -> Option<bool> {
+    if line_value(text, "PE checksum").is_some() {
+        return Some(true);
+    }
+    let first_word = |label: &str| line_value(text, label).and_then(|value| value.split_whitespace().next());
+    let current = first_word("Current PE checksum")?;
+    let calculated = first_word("Calculated PE checksum")?;
+    let marked = line_value(text, "Calculated PE checksum").is_some_and(|value| value.contains("MISMATCH"));
+    Some(current.eq_ignore_ascii_case(calculated) && !marked)
 }
 
 /// `check_catalog.py` on `dir/rvmini.cat` with `dir`'s `.cer` as the trust anchor and the
@@ -231,8 +243,9 @@ fn image_signature_verifies_with_osslsigncode_against_the_package_certificate() 
     let current = line_value(&text, "Current message digest").expect("current digest line");
     let calculated = line_value(&text, "Calculated message digest").expect("calculated digest line");
     assert_eq!(current, calculated, "the digest in the signature is not the image's");
-    // osslsigncode prints "MISMATCH" when the PE checksum field differs from the file's.
-    assert!(line_value(&text, "PE checksum").is_some_and(|v| !v.contains("MISMATCH")), "{text}");
+    // The CheckSum field is outside the Authenticode hash, so osslsigncode accepts a signature
+    // whatever it holds; it only reports whether the field matches the file.
+    assert_eq!(pe_checksum_agrees(&text), Some(true), "osslsigncode: the PE checksum does not match\n{text}");
 
     // Control: the same signature does not chain to unrelated roots (the system CA bundle), so
     // it is the package's certificate that makes the check pass.
@@ -242,6 +255,44 @@ fn image_signature_verifies_with_osslsigncode_against_the_package_certificate() 
         assert!(!ok, "rvmini.sys verified against the system roots: the test certificate must not chain to them");
     }
     fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_wrong_pe_checksum_is_reported_by_osslsigncode_and_seen_by_the_check() {
+    if !tools::have_osslsigncode() {
+        return;
+    }
+    let dir = copy_of_package("checksum");
+    let anchor = trust_anchor_pem(&dir);
+    let sys = dir.join("rvmini.sys");
+    // IMAGE_OPTIONAL_HEADER64::CheckSum: PE signature (4) + file header (20) + 64 bytes in.
+    let image = fs::read(&sys).unwrap();
+    let field = PeFile64::parse(image.as_slice()).expect("rvmini.sys is a PE32+ image").dos_header().nt_headers_offset()
+        as usize
+        + 4
+        + 20
+        + 64;
+    flip_byte(&sys, field);
+    let (ok, text) = osslsigncode_verify(&anchor, &[], &sys, "osslsigncode verify (CheckSum field changed)");
+    // The field is not hashed: the signature still verifies, so only the checksum lines tell.
+    assert!(ok, "osslsigncode rejected a signature whose image differs only in the CheckSum field");
+    assert_eq!(pe_checksum_agrees(&text), Some(false), "the checksum check missed a wrong CheckSum field\n{text}");
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn pe_checksum_lines_of_osslsigncode_2_5_and_2_9_are_read() {
+    // 2.5, agreeing and not.
+    let agree = "Current PE checksum   : 00019789\nCalculated PE checksum: 00019789\n\nSignature Index: 0\n";
+    let differ = "Current PE checksum   : 00019788\nCalculated PE checksum: 00019789    MISMATCH!!!\n";
+    assert_eq!(pe_checksum_agrees(agree), Some(true));
+    assert_eq!(pe_checksum_agrees(differ), Some(false));
+    // 2.9, agreeing and not.
+    assert_eq!(pe_checksum_agrees("PE checksum   : 00019789\n\nSignature Index: 0\n"), Some(true));
+    let differ = "Current PE checksum   : 00019788\nCalculated PE checksum: 00019789\nWarning: invalid PE checksum\n";
+    assert_eq!(pe_checksum_agrees(differ), Some(false));
+    // No checksum lines at all.
+    assert_eq!(pe_checksum_agrees("Signature verification: ok\n"), None);
 }
 
 #[test]

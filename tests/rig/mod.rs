@@ -1,12 +1,14 @@
 //! Shared scaffolding for the tests that drive the real rvmini.sys in ndis-host
-//! (`tests/datapath.rs`, `tests/adapter.rs`): a host with the image loaded and DriverEntry run,
-//! adapters brought up with chosen registry values and packet filters, counters read through
-//! OIDs, and a tear-down that fails the test on any verifier finding, crash, protocol error or
-//! leaked object.
+//! (`tests/datapath.rs`, `tests/adapter.rs`; `tests/oids.rs` uses the frames, settling and the
+//! tear-down): a host with the image loaded and DriverEntry run, adapters brought up with chosen
+//! registry values and packet filters, traffic sent and counted, counters read through OIDs,
+//! and a tear-down that fails the test on any verifier finding, crash, protocol error or leaked
+//! object.
 
 // Each test crate includes this module and uses a different part of it.
 #![allow(dead_code)]
 
+use ndis_host::host::thread::PASSIVE;
 use ndis_host::host::{HostConfig, Mode};
 use ndis_host::kernel::registry::{RegValue, Registry};
 use ndis_host::ndis::adapter::Pnp;
@@ -34,6 +36,14 @@ pub fn deterministic(seed: u64) -> Sim {
 /// DriverEntry run.
 pub fn threaded() -> Sim {
     start(HostConfig { mode: Mode::Threaded, ..HostConfig::default() })
+}
+
+/// Whether this process may run on at least two CPUs. Some threaded tests check that one thread
+/// caught another in the middle of its work; that needs the two to run at the same time, which
+/// on a single CPU is left to preemption and may never happen, so they check it only when this
+/// is true.
+pub fn parallel() -> bool {
+    std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2)
 }
 
 /// A host with `config`, the image loaded and DriverEntry run successfully.
@@ -169,6 +179,20 @@ pub fn completions(sim: &Sim) -> (u64, u64, u64) {
 /// Test frames the protocol received and checked byte for byte.
 pub fn frames_checked(sim: &Sim) -> u64 {
     sim.host().ndis.protocol.stats.received.load(Ordering::Relaxed)
+}
+
+/// Sends `n` frames of `len` bytes from adapter `from` to `dst` (one frame per NBL, at
+/// PASSIVE_LEVEL), lets them settle, checks that every one of them completed with SUCCESS, and
+/// returns how many frames each adapter received meanwhile (indexed by adapter).
+pub fn deliver(sim: &Sim, from: usize, dst: [u8; 6], len: usize, n: usize) -> Vec<u64> {
+    let count = sim.host().ndis.adapters().len();
+    let before: Vec<u64> = (0..count).map(|i| received(sim, i)).collect();
+    let (ok, paused, other) = completions(sim);
+    let stream = u32::try_from(from).expect("adapter index fits a stream id");
+    assert_eq!(sim.send(from, stream, &frames(dst, len, n), 1, PASSIVE).expect("send"), n, "send slots");
+    settle(sim);
+    assert_eq!(completions(sim), (ok + n as u64, paused, other), "every send completes with SUCCESS");
+    (0..count).map(|i| received(sim, i) - before[i]).collect()
 }
 
 /// Lets every send complete and every held receive return; fails the test if it cannot.

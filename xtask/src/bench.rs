@@ -46,9 +46,6 @@ fn parse_args(args: &[String]) -> Result<Args> {
             _ => out.pass.push(arg.clone()),
         }
     }
-    if !out.pass.iter().any(|a| a == "--runs") && !out.pass.iter().any(|a| a == "--quick") {
-        out.pass.extend(["--runs".to_owned(), "3".to_owned()]);
-    }
     Ok(out)
 }
 
@@ -108,17 +105,10 @@ mod tests {
     }
 
     #[test]
-    fn three_runs_unless_told() {
-        assert_eq!(parse(&[]).unwrap().pass, ["--runs", "3"]);
-        assert_eq!(parse(&["--runs", "5"]).unwrap().pass, ["--runs", "5"]);
-        assert_eq!(parse(&["--quick"]).unwrap().pass, ["--quick"]);
-    }
-
-    #[test]
     fn write_docs_is_ours_and_output_paths_are_not_the_callers() {
         let a = parse(&["--write-docs", "--window", "200"]).unwrap();
         assert!(a.write_docs);
-        assert_eq!(a.pass, ["--window", "200", "--runs", "3"]);
+        assert_eq!(a.pass, ["--window", "200"]);
         assert!(parse(&["--json", "x.json"]).is_err());
     }
 }

@@ -1,9 +1,9 @@
 //! `cargo xtask <command>`: build, package and test orchestration for rvmini.
 //!
 //! Every command is a module with a `pub const COMMAND: Command` and one line in [`COMMANDS`].
-//! To add one (say `bench`): write `src/bench.rs` with
-//! `pub const COMMAND: Command = Command { name: "bench", .. };`, add `mod bench;` below and
-//! `&bench::COMMAND` to [`COMMANDS`]. Shared helpers: [`workspace`] (cargo invocations, workspace
+//! To add one (say `fuzz`): write `src/fuzz.rs` with
+//! `pub const COMMAND: Command = Command { name: "fuzz", .. };`, add `mod fuzz;` below and
+//! `&fuzz::COMMAND` to [`COMMANDS`]. Shared helpers: [`workspace`] (cargo invocations, workspace
 //! metadata), [`Failure`]/[`Context`] (one-line error messages).
 
 /// Return early with a formatted [`Failure`]. (Defined before the modules so they can use it.)

@@ -169,8 +169,11 @@ mod tests {
         assert!(!is_inside(Path::new("/"), root));
     }
 
+    /// The names signing uses, derived from `DRIVER_PACKAGE`, are the file names the package
+    /// folder and its tests expect. (The INF's `CatalogFile` is checked on the built package by
+    /// `tests/inf.rs` and `tests/signing.rs`.)
     #[test]
-    fn package_names_match_the_stamped_inf() {
+    fn package_options_name_the_rvmini_package_files() {
         let options = package_options();
         assert_eq!(
             [options.sys_name.as_str(), &options.inf_name, &options.cat_name, &options.cer_name],

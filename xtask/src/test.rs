@@ -1,7 +1,7 @@
 //! `cargo xtask test`: everything CI checks, in order, stopping at the first failure.
 //!
-//! The steps are the [`STEPS`] table. To add one (a loom model check, a many-seeds simulation
-//! run, ...), write a `fn(&mut Run) -> Result<()>` and add a [`Step`] line; `Run` carries what
+//! The steps are the [`STEPS`] table. To add one (a fuzzing run, a check that the generated
+//! docs tables are current, ...), write a `fn(&mut Run) -> Result<()>` and add a [`Step`] line; `Run` carries what
 //! earlier steps produced (the package folder) and the workspace.
 
 use std::path::PathBuf;
@@ -14,7 +14,8 @@ use crate::{Failure, Result, package};
 pub const COMMAND: crate::Command = crate::Command {
     name: "test",
     usage: "test [--list] [--only a,b] [--skip a,b]",
-    about: "build the package, run clippy (host and driver), rustfmt --check and the whole test suite",
+    about: "build the package, run clippy (host and driver), rustfmt --check, the whole test suite and the loom \
+            model checks",
     run,
 };
 

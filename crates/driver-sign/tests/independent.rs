@@ -11,8 +11,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use common::{
-    build_test_pe, cert_pem_file, check_catalog, have_osslsigncode, identity, missing_tool, osslsigncode, scratch,
-    show, signify_python, test_inf,
+    build_test_pe, cert_pem_file, check_catalog, have_osslsigncode, identity, line_value, missing_tool, osslsigncode,
+    scratch, show, signify_python, test_inf,
 };
 use driver_sign::catalog::{asn1::SpcIndirectDataContent, parse_catalog, verify_catalog_signature};
 use driver_sign::pe::{HashAlgorithm, authenticode_digest, pe_layout};
@@ -33,11 +33,6 @@ fn signed_package(name: &str, seed: u8) -> (PathBuf, PackageSignature) {
     (dir, sig)
 }
 
-/// The value after `label` on the first line of `text` that starts with it.
-fn line_value<'a>(text: &'a str, label: &str) -> Option<&'a str> {
-    text.lines().find_map(|l| l.trim().strip_prefix(label)).map(|v| v.trim_start_matches([' ', ':']).trim())
-}
-
 /// Flips one byte of a file in place.
 fn flip_byte(path: &Path, offset: usize) {
     let mut b = fs::read(path).unwrap();
@@ -50,24 +45,64 @@ fn text_offset(image: &[u8]) -> usize {
     pe_layout(image).unwrap().size_of_headers + 16
 }
 
-/// `osslsigncode extract-data` writes the `SpcIndirectDataContent` it would sign for an
-/// unsigned image; its digest is osslsigncode's own Authenticode hash of the file.
+/// osslsigncode's own Authenticode hash (`alg`: `sha1` or `sha256`) of the unsigned image at
+/// `image`: osslsigncode signs a copy by itself (`sign -h <alg>`, not this crate's `sign_pe`),
+/// and the digest is read back from the `SpcIndirectDataContent` of the signature it made
+/// (`extract-signature`). Signing adds only the certificate table and the fields Authenticode
+/// leaves out of the hash (CheckSum, the certificate table's directory entry), and pads the file
+/// to a multiple of 8 bytes first, so for an image whose length is already one the digest is
+/// that of the unsigned file.
+///
+/// `extract-data`, which would hand back the data to sign without signing, only came with
+/// osslsigncode 2.8 (its change log); Debian 12 has 2.5. `sign` and `extract-signature` work in
+/// both.
 fn osslsigncode_unsigned_digest(image: &Path, alg: &str, dir: &Path) -> Vec<u8> {
-    let out_path = dir.join(format!("extract-{alg}.der"));
+    let length = fs::metadata(image).unwrap().len();
+    assert!(length.is_multiple_of(8), "{}: {length} bytes, not a multiple of 8", image.display());
+    let cert = cert_pem_file(dir);
+    let key = dir.join("key.pem");
+    fs::write(&key, identity().key_pkcs8_pem().unwrap().expose()).unwrap();
+    let signed = dir.join(format!("osslsigncode-{alg}.sys"));
+    let _ = fs::remove_file(&signed);
     let out = osslsigncode(&[
-        os("extract-data"),
+        os("sign"),
+        os("-certs"),
+        cert.as_os_str(),
+        os("-key"),
+        key.as_os_str(),
         os("-h"),
         os(alg),
         os("-in"),
         image.as_os_str(),
         os("-out"),
-        out_path.as_os_str(),
+        signed.as_os_str(),
     ]);
-    show("osslsigncode extract-data", &out);
-    assert!(out.status.success(), "extract-data failed");
-    // The output is a PKCS #7 SignedData (no signer) around the indirect data.
-    let der_bytes = fs::read(&out_path).unwrap();
-    let ci = <cms::content_info::ContentInfo as der::Decode>::from_der(&der_bytes).unwrap();
+    show(&format!("osslsigncode sign -h {alg}"), &out);
+    assert!(out.status.success(), "osslsigncode sign failed");
+    let signature = dir.join(format!("osslsigncode-{alg}.p7"));
+    let _ = fs::remove_file(&signature);
+    let out =
+        osslsigncode(&[os("extract-signature"), os("-in"), signed.as_os_str(), os("-out"), signature.as_os_str()]);
+    show("osslsigncode extract-signature", &out);
+    assert!(out.status.success(), "osslsigncode extract-signature failed");
+    // A PKCS #7 SignedData around the indirect data. osslsigncode 2.9 writes just its DER;
+    // 2.5 writes the whole WIN_CERTIFICATE: dwLength (the whole entry's length), wRevision
+    // 0x0200, wCertificateType 2 (PKCS_SIGNED_DATA), then the DER, padded to 8 bytes.
+    let written = fs::read(&signature).unwrap();
+    let der_bytes = if written.first() == Some(&0x30) {
+        written.as_slice()
+    } else {
+        assert_eq!(written.get(4..8), Some([0x00, 0x02, 0x02, 0x00].as_slice()), "not a WIN_CERTIFICATE");
+        let length = u32::from_le_bytes(written[..4].try_into().unwrap()) as usize;
+        assert_eq!(length, written.len(), "WIN_CERTIFICATE dwLength");
+        let der = &written[8..];
+        // The DER length of the outer SEQUENCE (long form, as any signature needs), then padding.
+        assert_eq!(der[..2], [0x30, 0x82], "a SEQUENCE with a two-byte length");
+        let end = 4 + usize::from(u16::from_be_bytes([der[2], der[3]]));
+        assert!(der[end..].iter().all(|&b| b == 0) && der.len() - end < 8, "padding after the DER");
+        &der[..end]
+    };
+    let ci = <cms::content_info::ContentInfo as der::Decode>::from_der(der_bytes).unwrap();
     let sd = ci.content.decode_as::<cms::signed_data::SignedData>().unwrap();
     let content = sd.encap_content_info.econtent.unwrap();
     let idc: SpcIndirectDataContent = content.decode_as().unwrap();

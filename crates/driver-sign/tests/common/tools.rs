@@ -51,6 +51,14 @@ pub fn osslsigncode(args: &[&std::ffi::OsStr]) -> Output {
     Command::new("osslsigncode").args(args).output().expect("run osslsigncode")
 }
 
+/// The value after `label` on the first line of `text` that starts with it (after leading
+/// blanks), as osslsigncode prints `Label : value`: the separating blanks and colon removed.
+pub fn line_value<'a>(text: &'a str, label: &str) -> Option<&'a str> {
+    text.lines()
+        .find_map(|line| line.trim().strip_prefix(label))
+        .map(|value| value.trim_start_matches([' ', ':']).trim())
+}
+
 /// Prints a command's output for the test log and returns it (stdout then stderr).
 pub fn show(label: &str, out: &Output) -> String {
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
